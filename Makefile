@@ -1,0 +1,48 @@
+# One-command set-up: every target installs and starts what it needs (virtualenv, packages,
+# PostgreSQL, Redis) and is safe to run again.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+
+export DEBUG ?= true
+export DATABASE_URL ?= postgres://gateway:gateway@127.0.0.1:55432/gateway
+export REDIS_URL ?= redis://127.0.0.1:56379/0
+export PORT ?= 8000
+export SANDBOX_PORT ?= 8025
+export SANDBOX_URL ?= http://127.0.0.1:$(SANDBOX_PORT)
+export PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
+# Tests use their own Redis database so a running `make run` never picks up test tasks.
+TEST_REDIS_URL ?= $(patsubst %/0,%/1,$(REDIS_URL))
+
+.PHONY: venv services migrate run test lint bench bench-quick clean-run
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check --upgrade pip
+	$(VENV)/bin/pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+services:
+	bash scripts/services.sh
+
+migrate: venv services
+	$(PY) manage.py migrate --noinput
+
+run: migrate
+	$(PY) manage.py provision_demo
+	$(VENV)/bin/honcho start -f Procfile
+
+test: venv services
+	REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+bench: migrate
+	$(PY) -m bench.run
+
+bench-quick: migrate
+	$(PY) -m bench.run --quick

@@ -1,0 +1,95 @@
+"""Operator admin for customers and traffic accounts. Credentials are write-only here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.http import HttpRequest
+
+from accounts_app.models import CHANNEL_CREDENTIAL_KEYS, Customer, TrafficAccount
+
+ALL_CREDENTIAL_KEYS = sorted({key for keys in CHANNEL_CREDENTIAL_KEYS.values() for key in keys})
+
+
+@admin.register(Customer)
+class CustomerAdmin(UserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "name", "is_active", "is_staff", "date_joined"]
+    search_fields = ["email", "name"]
+    list_filter = ["is_active", "is_staff"]
+    readonly_fields = ["date_joined", "last_login", "token_version"]
+    fieldsets = [
+        (None, {"fields": ["email", "password", "name"]}),
+        ("Access", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        ("Activity", {"fields": ["date_joined", "last_login", "token_version"]}),
+    ]
+    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+
+
+class TrafficAccountForm(forms.ModelForm):
+    """One password-style input per credential key: values are never sent back to the browser,
+    and a blank input keeps what is stored."""
+
+    class Meta:
+        model = TrafficAccount
+        exclude = ["credentials"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        stored = (self.instance.credentials or {}) if self.instance.pk else {}
+        for key in ALL_CREDENTIAL_KEYS:
+            channels = [c for c, keys in CHANNEL_CREDENTIAL_KEYS.items() if key in keys]
+            state = "set, leave blank to keep" if stored.get(key) else "not set"
+            self.fields[f"credential_{key}"] = forms.CharField(
+                required=False,
+                label=f"Credential: {key}",
+                widget=forms.PasswordInput(render_value=False),
+                help_text=f"For {', '.join(channels)} accounts ({state}).",
+            )
+        self.fields["clear_credentials"] = forms.BooleanField(
+            required=False, help_text="Remove every stored credential before applying the inputs above."
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        credentials = {} if cleaned.get("clear_credentials") else dict(self.instance.credentials or {})
+        for key in ALL_CREDENTIAL_KEYS:
+            value = cleaned.get(f"credential_{key}")
+            if value:
+                credentials[key] = value
+        allowed = set(CHANNEL_CREDENTIAL_KEYS.get(cleaned.get("channel", ""), ()))
+        unknown = sorted(set(credentials) - allowed)
+        if unknown:
+            raise forms.ValidationError(
+                f"These credentials do not belong to a {cleaned.get('channel')} account: {', '.join(unknown)}."
+            )
+        self.instance.credentials = credentials
+        return cleaned
+
+
+@admin.register(TrafficAccount)
+class TrafficAccountAdmin(admin.ModelAdmin):
+    form = TrafficAccountForm
+    list_display = ["name", "customer", "channel", "is_active", "test_mode", "throughput_per_second", "credentials_set"]
+    list_filter = ["channel", "is_active", "test_mode"]
+    search_fields = ["name", "customer__email", "id"]
+    readonly_fields = ["id", "created_at", "updated_at", "credentials_set"]
+    autocomplete_fields = ["customer"]
+
+    @admin.display(description="Credentials (masked)")
+    def credentials_set(self, obj: TrafficAccount) -> str:
+        keys = sorted((obj.credentials or {}).keys())
+        return ", ".join(f"{key}=••••" for key in keys) or "none"
+
+    def get_fieldsets(self, request: HttpRequest, obj: TrafficAccount | None = None) -> list:
+        credential_fields = [f"credential_{key}" for key in ALL_CREDENTIAL_KEYS] + ["clear_credentials"]
+        return [
+            (None, {"fields": ["id", "customer", "name", "channel", "is_active", "test_mode"]}),
+            ("Sender identity", {"fields": ["sender", "display_name", "phone_number"]}),
+            ("Provider", {"fields": ["base_url", "throughput_per_second", "credentials_set"]}),
+            ("Credentials (write-only)", {"fields": credential_fields}),
+            ("Timestamps", {"fields": ["created_at", "updated_at"]}),
+        ]

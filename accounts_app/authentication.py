@@ -1,0 +1,32 @@
+"""DRF authentication with the Chat API's Bearer JWTs."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from rest_framework import authentication, exceptions
+
+from accounts_app.models import Customer
+from accounts_app.tokens import InvalidToken, token_decode
+
+
+class JWTAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request: HttpRequest) -> tuple[Customer, str] | None:
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header:
+            return None  # IsAuthenticated turns this into a 401 problem
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise exceptions.AuthenticationFailed("Use 'Authorization: Bearer <token>'.")
+        try:
+            claims = token_decode(token.strip())
+        except InvalidToken as exc:
+            raise exceptions.AuthenticationFailed(str(exc)) from exc
+        customer = Customer.objects.filter(id=claims.customer_id, is_active=True).first()
+        if customer is None or customer.token_version != claims.version:
+            raise exceptions.AuthenticationFailed("The token has been revoked.")
+        return customer, token
+
+    def authenticate_header(self, request: HttpRequest) -> str:
+        return 'Bearer realm="api"'

@@ -1,0 +1,137 @@
+"""Customers (who log in to the Chat API) and their traffic accounts (one channel each)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from channels_app.adapters.base import Channel, ProviderAccount
+
+
+class CustomerManager(BaseUserManager["Customer"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> Customer:
+        if not email:
+            raise ValueError("A customer needs an email address.")
+        customer = self.model(email=self.normalize_email(email).lower(), **extra)
+        customer.set_password(password)
+        customer.save(using=self._db)
+        return customer
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> Customer:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra)
+
+
+class Customer(AbstractBaseUser, PermissionsMixin):
+    """A Chat API customer; the email is the login. Staff flags give Django admin access."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField(unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+    # Bumped on every password change; tokens carry the version they were issued under, so a
+    # change revokes every older token without a token blacklist.
+    token_version = models.PositiveIntegerField(default=0)
+
+    objects = CustomerManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+# Credential keys each channel's adapter understands. Anything else is refused at provisioning.
+CHANNEL_CREDENTIAL_KEYS: dict[str, tuple[str, ...]] = {
+    Channel.SMS: ("api_key",),
+    Channel.WHATSAPP: ("access_token", "phone_number_id", "waba_id", "app_secret", "verify_token"),
+    Channel.VIBER: ("auth_token",),
+    Channel.GBM: ("service_account_json", "access_token", "client_token"),
+    Channel.TELEGRAM: ("bot_token", "secret_token"),
+}
+
+CHANNEL_CHOICES = [
+    (Channel.SMS, "SMS (Mitto)"),
+    (Channel.WHATSAPP, "WhatsApp"),
+    (Channel.VIBER, "Viber"),
+    (Channel.GBM, "Google Business Messages"),
+    (Channel.TELEGRAM, "Telegram"),
+]
+
+
+class TrafficAccount(models.Model):
+    """A customer's route to one provider account on exactly one channel."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="traffic_accounts")
+    name = models.CharField(max_length=200)
+    channel = models.CharField(max_length=16, choices=CHANNEL_CHOICES)
+    credentials = models.JSONField(default=dict, blank=True)
+    sender = models.CharField(
+        max_length=32, blank=True, help_text="Default SMS sender (numeric 1-16 or alphanumeric 1-11)."
+    )
+    display_name = models.CharField(max_length=200, blank=True, help_text="Name shown as the sender.")
+    phone_number = models.CharField(max_length=32, blank=True, help_text="The agent's own number, if any.")
+    base_url = models.URLField(
+        blank=True, help_text="Provider base URL; empty uses the default for the channel."
+    )
+    throughput_per_second = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Messages per second across all workers; empty is unlimited."
+    )
+    test_mode = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["customer", "name"]
+        indexes = [models.Index(fields=["customer", "channel"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.channel})"
+
+    def clean(self) -> None:
+        allowed = set(CHANNEL_CREDENTIAL_KEYS.get(self.channel, ()))
+        unknown = sorted(set(self.credentials or {}) - allowed)
+        if unknown:
+            raise ValidationError(
+                {"credentials": f"Unknown credential keys for {self.channel}: {', '.join(unknown)}. "
+                 f"Allowed: {', '.join(sorted(allowed))}."}
+            )
+
+    @property
+    def resolved_base_url(self) -> str:
+        return (self.base_url or settings.PROVIDER_BASE_URLS[self.channel]).rstrip("/")
+
+    @property
+    def agent_identifier(self) -> str:
+        """How the agent appears to users: a phone number, or the channel's app identifier."""
+        return self.phone_number or f"{self.channel}_agent"
+
+    def provider_account(self) -> ProviderAccount:
+        return ProviderAccount(
+            id=self.id,
+            channel=self.channel,
+            base_url=self.resolved_base_url,
+            credentials=dict(self.credentials or {}),
+            sender=self.sender,
+            display_name=self.display_name or self.name,
+            test_mode=self.test_mode,
+        )

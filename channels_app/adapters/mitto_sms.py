@@ -1,0 +1,266 @@
+"""Mitto SMS HTTP API: sending, delivery reports and forwarded two-way SMS.
+
+Mitto signs none of its callbacks, so authenticity rests on the token we put in each callback
+URL (see ``webhooks_app.callback_tokens``): a DLR URL carries a token whose subject is our
+message id, the two-way forwarding URL one whose subject is the traffic account id. The DLR
+therefore identifies its message through the token, never through fields a forger controls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+from uuid import UUID
+
+import requests
+
+from channels_app.adapters.base import (
+    CallbackEvent,
+    CallbackRejected,
+    CallbackRequest,
+    Channel,
+    ChannelAdapter,
+    HttpExchange,
+    InboundEvent,
+    OutboundMessage,
+    ProviderConfigError,
+    ProviderRejected,
+    ProviderThrottled,
+    ProviderUnavailable,
+    SendResult,
+    StatusEvent,
+)
+from channels_app.adapters.http import call_provider, retry_after_seconds
+from webhooks_app.callback_tokens import TOKEN_QUERY_PARAMETER, verify_callback_token
+
+# DLR status strings are UNVERIFIED beyond the seed's template: accept SMPP states and words.
+_DLR_STATUSES: dict[str, str] = {
+    **dict.fromkeys(("delivrd", "delivered"), "Delivered"),
+    **dict.fromkeys(
+        ("undeliv", "undelivered", "expired", "rejectd", "rejected", "deleted", "unknown", "failed"),
+        "Failed",
+    ),
+    **dict.fromkeys(("acceptd", "enroute", "buffered", "sent", "accepted"), "Sent"),
+}
+
+# responseCode 1 is Mitto's internal error; 2-8 (and anything unknown) refuse this message.
+_RETRYABLE_RESPONSE_CODES = frozenset({"1"})
+
+# Two-way forwarding format is UNVERIFIED: the first key present wins.
+_INBOUND_FIELDS: dict[str, tuple[str, ...]] = {
+    "sender": ("from", "sender", "msisdn", "originator"),
+    "receiver": ("to", "receiver", "recipient"),
+    "text": ("text", "message", "body"),
+    "id": ("id", "messageId", "message_id", "msgid"),
+    "timestamp": ("timestamp", "receivedAt", "received_at", "date"),
+}
+
+
+def _first(payload: Mapping[str, Any], names: tuple[str, ...]) -> str:
+    for name in names:
+        value = payload.get(name)
+        if value not in (None, ""):
+            return str(value)
+    return ""
+
+
+def _parse_timestamp(value: str) -> datetime | None:
+    """ISO 8601 or unix seconds; ``None`` when the provider sent something else."""
+    if not value:
+        return None
+    try:
+        return datetime.fromtimestamp(float(value), tz=UTC)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _e164(number: str) -> str:
+    """Numeric senders come without "+"; alphanumeric ones are kept as they are."""
+    digits = number.lstrip("+")
+    return f"+{digits}" if digits.isdigit() else number
+
+
+def _without_token(query: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in query.items() if k != TOKEN_QUERY_PARAMETER}
+
+
+def _callback_payload(request_body: bytes, content_type: str, query: Mapping[str, str]) -> dict[str, Any]:
+    """The callback's fields: a JSON or form body when there is one, else the query string.
+
+    A body that claims (or looks like) JSON but does not parse raises ``ValueError``, which the
+    view turns into a 400 so the provider's retry surfaces the problem.
+    """
+    body = request_body.strip()
+    if not body:
+        return _without_token(query)
+    if "json" in content_type or body[:1] in (b"{", b"["):
+        payload = json.loads(body)
+        if not isinstance(payload, dict):
+            raise ValueError("callback body is not a JSON object")
+        return payload
+    form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    if not form:
+        raise ValueError("callback body is neither JSON nor form-encoded")
+    return _without_token(form)
+
+
+class MittoSmsAdapter(ChannelAdapter):
+    channel = Channel.SMS
+
+    # ---- sending -------------------------------------------------------------------------
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        api_key = self.account.credentials.get("api_key", "")
+        body: dict[str, Any] = {
+            "from": message.content.get("sender") or self.account.sender,
+            "to": message.destination.lstrip("+"),
+            "text": message.content.get("text", ""),
+            "type": "auto",
+            "reference": str(message.id),
+        }
+        if message.callback_url:
+            body["callback"] = message.callback_url
+        if self.account.test_mode:
+            body["test"] = True
+        response, exchange = call_provider(
+            self.session,
+            "POST",
+            f"{self.base_url}/sms",
+            secrets=[api_key],
+            headers={
+                "X-Mitto-API-Key": api_key,
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+            },
+            json_body=body,
+        )
+        return SendResult(provider_message_id=self._accepted_id(response, exchange), exchange=exchange)
+
+    def _accepted_id(self, response: requests.Response, exchange: HttpExchange) -> str:
+        """The Mitto message id of an accepted SMS, or the matching ``SendError``."""
+        status = response.status_code
+        payload = _json_object(response)
+        if status == 429:
+            raise ProviderThrottled(
+                "http_429", "Mitto throttled the request",
+                exchange=exchange, retry_after=retry_after_seconds(response),
+            )
+        if status in (401, 403):
+            raise ProviderConfigError(
+                f"http_{status}", _response_text(payload) or "API key rejected or source IP not whitelisted",
+                exchange=exchange,
+            )
+        if status >= 500:
+            raise ProviderUnavailable(f"http_{status}", _response_text(payload) or "Mitto server error",
+                                      exchange=exchange)
+        if payload is None:
+            if status >= 400:
+                raise ProviderRejected(f"http_{status}", "Mitto refused the request", exchange=exchange)
+            # Accepted or not is unknown; a retry risks a duplicate, giving up risks a loss.
+            raise ProviderUnavailable("bad_response", "unparseable Mitto response", exchange=exchange)
+        code = payload.get("responseCode")
+        if code is None and status >= 400:
+            raise ProviderRejected(f"http_{status}", _response_text(payload) or "Mitto refused the request",
+                                   exchange=exchange)
+        if code is not None and str(code).strip() != "0":
+            retryable = str(code).strip() in _RETRYABLE_RESPONSE_CODES
+            error_class = ProviderUnavailable if retryable else ProviderRejected
+            raise error_class(str(code), _response_text(payload) or "Mitto refused the message",
+                              exchange=exchange)
+        ids = payload.get("ids")
+        provider_id = payload.get("id") or (ids[0] if isinstance(ids, list) and ids else "")
+        return str(provider_id or "")
+
+    # ---- delivery reports ----------------------------------------------------------------
+
+    @staticmethod
+    def verify_dlr(request: CallbackRequest) -> UUID:
+        """Our message id from the DLR URL's token; ``CallbackRejected`` unless it is genuine.
+
+        Static so the view can find the message (and so the account) before it has an adapter.
+        """
+        subject = verify_callback_token(request.query.get(TOKEN_QUERY_PARAMETER, ""), purpose="dlr")
+        return _subject_uuid(subject)
+
+    def verify_callback(self, request: CallbackRequest) -> None:
+        self.verify_dlr(request)
+
+    def parse_callback(self, request: CallbackRequest) -> list[CallbackEvent]:
+        message_id = self.verify_dlr(request)
+        payload = _callback_payload(request.body, request.header("content-type"), request.query)
+        status = _DLR_STATUSES.get(str(payload.get("status", "")).strip().lower())
+        if status is None:
+            return []
+        error_code = _first(payload, ("errorcode", "errorCode", "error_code", "err"))
+        if error_code.strip("0") == "":
+            error_code = ""  # SMPP reports "000" for "no error"
+        return [
+            StatusEvent(
+                status=status,
+                provider_message_id=_first(payload, ("messageId", "msgid", "id")),
+                message_id=message_id,
+                occurred_at=_parse_timestamp(_first(payload, ("timestamp", "donedate", "doneDate"))),
+                error_code=error_code,
+                error_text=str(payload.get("status", "")) if status == "Failed" else "",
+                raw=payload,
+            )
+        ]
+
+    # ---- two-way SMS ---------------------------------------------------------------------
+
+    @staticmethod
+    def verify_inbound(request: CallbackRequest) -> UUID:
+        """The traffic account id the forwarding URL was issued for; ``CallbackRejected`` if forged.
+
+        Static so the view can learn which account to load before it has an adapter.
+        """
+        subject = verify_callback_token(request.query.get(TOKEN_QUERY_PARAMETER, ""), purpose="inbound")
+        return _subject_uuid(subject)
+
+    def parse_inbound(self, request: CallbackRequest) -> list[InboundEvent]:
+        payload = _callback_payload(request.body, request.header("content-type"), request.query)
+        fields = {key: _first(payload, names) for key, names in _INBOUND_FIELDS.items()}
+        if not fields["sender"]:
+            raise ValueError("inbound SMS without a sender")
+        event_id = fields["id"] or hashlib.sha256(
+            "\x1f".join((fields["sender"], fields["text"], fields["timestamp"])).encode()
+        ).hexdigest()
+        return [
+            InboundEvent(
+                provider_event_id=event_id,
+                sender=_e164(fields["sender"]),
+                content={"type": "text", "text": fields["text"]},
+                occurred_at=_parse_timestamp(fields["timestamp"]),
+                raw=payload,
+            )
+        ]
+
+
+def _subject_uuid(subject: str) -> UUID:
+    try:
+        return UUID(subject)
+    except ValueError:
+        raise CallbackRejected("callback token subject is not an id") from None
+
+
+def _json_object(response: requests.Response) -> dict[str, Any] | None:
+    try:
+        payload = response.json()
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def _response_text(payload: Mapping[str, Any] | None) -> str:
+    if not payload:
+        return ""
+    return str(payload.get("responseText") or payload.get("message") or payload.get("error") or "")

@@ -1,0 +1,185 @@
+"""Conversations, messages and their status history; WhatsApp templates."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from accounts_app.models import CHANNEL_CHOICES, Customer, TrafficAccount
+from channels_app.status import Status
+
+
+class Conversation(models.Model):
+    """The thread between a traffic account's agent and one user on that channel."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    traffic_account = models.ForeignKey(TrafficAccount, on_delete=models.CASCADE, related_name="conversations")
+    user_identifier = models.CharField(max_length=128)
+    user_reachable = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_message_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["traffic_account", "user_identifier"], name="conversation_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.traffic_account_id} <-> {self.user_identifier}"
+
+
+class Participant(models.Model):
+    AGENT = "agent"
+    USER = "user"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="participants")
+    role = models.CharField(max_length=8, choices=[(AGENT, "Agent"), (USER, "User")])
+    name = models.CharField(max_length=200, blank=True)
+    phone_number = models.CharField(max_length=32, blank=True)
+    messaging_app_identifier = models.CharField(max_length=128, blank=True)
+
+    class Meta:
+        ordering = ["role"]  # agent first, as the Chat API lists participants
+        constraints = [models.UniqueConstraint(fields=["conversation", "role"], name="one_participant_per_role")]
+
+
+class Message(models.Model):
+    OUTBOUND = "outbound"
+    INBOUND = "inbound"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Denormalised owner: every API query filters on it first.
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    traffic_account = models.ForeignKey(TrafficAccount, on_delete=models.CASCADE, related_name="messages")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    channel = models.CharField(max_length=16, choices=CHANNEL_CHOICES)
+    direction = models.CharField(max_length=8, choices=[(OUTBOUND, "Outbound"), (INBOUND, "Inbound")])
+    destination = models.CharField(max_length=128)
+    content = models.JSONField(default=dict)
+    status = models.CharField(max_length=16, choices=Status.CHOICES)
+    provider_message_id = models.CharField(max_length=191, blank=True, default="")
+    bulk_id = models.UUIDField(null=True, blank=True)
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    error_text = models.TextField(blank=True, default="")
+    sms_encoding = models.CharField(max_length=8, blank=True, default="")
+    sms_segments = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    # Failover chain: every hop points at the chain's first message; position orders the hops.
+    failover_chain = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="failover_hops"
+    )
+    failover_position = models.PositiveSmallIntegerField(null=True, blank=True)
+    failover_wanted_status = models.CharField(max_length=16, blank=True, default="")
+    failover_timeout_seconds = models.PositiveIntegerField(null=True, blank=True)
+    # When set, the sweeper checks this hop at that time and triggers the next one if needed.
+    failover_deadline = models.DateTimeField(null=True, blank=True)
+
+    # Dispatch bookkeeping (the Message row is the outbox).
+    attempts = models.PositiveSmallIntegerField(default=0)
+    available_at = models.DateTimeField(null=True, blank=True)  # not sent before this
+    queued_until = models.DateTimeField(null=True, blank=True)  # republish guard for the sweeper
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    rate_slot_at = models.DateTimeField(null=True, blank=True)  # reserved throughput slot
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    triggered_at = models.DateTimeField(null=True, blank=True)  # the seed's "Created"
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["customer", "-created_at"], name="msg_customer_time"),
+            models.Index(fields=["status", "created_at"], name="msg_status_time"),
+            models.Index(
+                fields=["traffic_account", "provider_message_id"],
+                name="msg_provider_id",
+                condition=~Q(provider_message_id=""),
+            ),
+            models.Index(fields=["bulk_id"], name="msg_bulk", condition=Q(bulk_id__isnull=False)),
+            models.Index(fields=["available_at"], name="msg_ready_due", condition=Q(status=Status.READY)),
+            models.Index(fields=["claimed_at"], name="msg_sending_lease", condition=Q(status=Status.SENDING)),
+            models.Index(
+                fields=["failover_deadline"],
+                name="msg_failover_due",
+                condition=Q(failover_deadline__isnull=False),
+            ),
+            models.Index(fields=["created_at"], name="msg_untriggered", condition=Q(triggered_at__isnull=True)),
+        ]
+        constraints = [
+            # A provider retries inbound webhooks: the same inbound message is stored once.
+            models.UniqueConstraint(
+                fields=["traffic_account", "provider_message_id"],
+                condition=Q(direction="inbound") & ~Q(provider_message_id=""),
+                name="inbound_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.channel} {self.status}"
+
+
+class MessageEvent(models.Model):
+    """One real status change of a message; the history the API shows."""
+
+    id = models.BigAutoField(primary_key=True)
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="events")
+    status = models.CharField(max_length=16, choices=Status.CHOICES)
+    occurred_at = models.DateTimeField()
+    source = models.CharField(max_length=16, default="gateway")  # api, dispatch, provider, failover
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [models.Index(fields=["message", "occurred_at"], name="event_message_time")]
+
+
+class DispatchAttempt(models.Model):
+    """Every call to a provider, secrets redacted, so an operator sees why a message failed."""
+
+    id = models.BigAutoField(primary_key=True)
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attempts_log")
+    number = models.PositiveSmallIntegerField()
+    started_at = models.DateTimeField()
+    duration_ms = models.FloatField(default=0)
+    outcome = models.CharField(max_length=16)  # sent, throttled, unavailable, rejected, config
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    request = models.JSONField(default=dict, blank=True)
+    response = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["message", "number"]
+
+
+class WhatsAppTemplate(models.Model):
+    APPROVED = "APPROVED"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    traffic_account = models.ForeignKey(TrafficAccount, on_delete=models.CASCADE, related_name="whatsapp_templates")
+    name = models.CharField(max_length=512)
+    language = models.CharField(max_length=16)
+    category = models.CharField(
+        max_length=16, choices=[("MARKETING", "Marketing"), ("UTILITY", "Utility"), ("AUTHENTICATION", "Authentication")]
+    )
+    components = models.JSONField(default=list)
+    status = models.CharField(max_length=16, default="PENDING")
+    provider_template_id = models.CharField(max_length=64, blank=True, default="")
+    rejected_reason = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["traffic_account", "name", "language"], name="template_per_language")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} [{self.language}] {self.status}"

@@ -1,0 +1,12 @@
+"""gunicorn settings for the web process (values overridable from the environment)."""
+
+import os
+
+bind = f"{os.environ.get('BIND_HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_WORKERS", "3"))
+worker_class = os.environ.get("WEB_WORKER_CLASS", "gthread")
+threads = int(os.environ.get("WEB_THREADS", "4"))
+keepalive = 30
+timeout = 60
+graceful_timeout = 20
+accesslog = os.environ.get("WEB_ACCESS_LOG") or None

@@ -1,0 +1,24 @@
+"""Case-insensitive API paths.
+
+The Chat API documentation writes one endpoint as ``/Message/send``, ``/message/send`` and
+``/messages/send``; clients copy whichever they read. API paths are lower-cased before URL
+resolution so every spelling reaches the same handler (ids in paths are UUIDs, and WhatsApp
+template names are lower-case by the provider's rule, so nothing meaningful is lost).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+
+class CaseInsensitiveApiPathMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        path = request.path_info
+        if path[:5].lower() == "/api/":
+            request.path_info = path.lower()
+        return self.get_response(request)

@@ -1,0 +1,22 @@
+"""One Redis connection pool per process for counters, locks and rate-limit buckets."""
+
+from __future__ import annotations
+
+import threading
+
+import redis
+from django.conf import settings
+
+_lock = threading.Lock()
+_client: redis.Redis | None = None
+
+
+def get_redis() -> redis.Redis:
+    global _client
+    if _client is None:
+        with _lock:
+            if _client is None:
+                _client = redis.Redis.from_url(
+                    settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30
+                )
+    return _client

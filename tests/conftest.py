@@ -1,0 +1,46 @@
+"""Shared fixtures. Tests run against the real PostgreSQL and Redis that `make test` starts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts_app.models import Customer
+from accounts_app.tokens import token_issue
+from tests.factories import CustomerFactory, TrafficAccountFactory
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def customer(db) -> Customer:
+    return CustomerFactory()
+
+
+@pytest.fixture
+def auth_client(customer: Customer) -> APIClient:
+    """An API client logged in as ``customer`` with a real JWT."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_issue(customer=customer).token}")
+    client.customer = customer  # type: ignore[attr-defined]
+    return client
+
+
+@pytest.fixture
+def client_for() -> Callable[[Customer], APIClient]:
+    def make(customer: Customer) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_issue(customer=customer).token}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def traffic_account_factory(db):
+    return TrafficAccountFactory

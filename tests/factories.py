@@ -1,0 +1,54 @@
+"""factory_boy factories for the gateway's models."""
+
+from __future__ import annotations
+
+import uuid
+
+import factory
+
+from accounts_app.models import Customer, TrafficAccount
+
+DEFAULT_PASSWORD = "correct-horse-battery"
+
+DEFAULT_CREDENTIALS = {
+    "sms": {"api_key": "mitto-key"},
+    "whatsapp": {
+        "access_token": "wa-token",
+        "phone_number_id": "1234567890",
+        "waba_id": "waba-1",
+        "app_secret": "wa-app-secret",
+        "verify_token": "wa-verify",
+    },
+    "viber": {"auth_token": "viber-token"},
+    "gbm": {"access_token": "gbm-token", "client_token": "gbm-client-token"},
+    "telegram": {"bot_token": "123456:telegram-token", "secret_token": "tg-secret"},
+}
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+        skip_postgeneration_save = True
+
+    email = factory.LazyFunction(lambda: f"customer-{uuid.uuid4().hex[:12]}@example.com")
+    name = factory.Faker("company")
+    password = factory.PostGenerationMethodCall("set_password", DEFAULT_PASSWORD)
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):  # noqa: N805 - factory_boy hook signature
+        if create:
+            obj.save()
+
+
+class TrafficAccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TrafficAccount
+
+    customer = factory.SubFactory(CustomerFactory)
+    name = factory.Sequence(lambda n: f"Traffic account {n}")
+    channel = "sms"
+    credentials = factory.LazyAttribute(lambda o: dict(DEFAULT_CREDENTIALS[o.channel]))
+    sender = "Gateway"
+    display_name = "Gateway Demo"
+    base_url = "https://provider.test"
+    is_active = True

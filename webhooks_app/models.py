@@ -1,0 +1,98 @@
+"""Customer webhook subscriptions, their traffic-account mapping, and outbound event delivery."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import uuid
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import Q
+
+from accounts_app.models import Customer, TrafficAccount
+
+TRIGGERS = ("Delivered", "Failed", "Read", "UserMessage")
+
+
+def new_webhook_secret() -> str:
+    """A Standard Webhooks secret: ``whsec_`` + base64 of 32 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+class Webhook(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="webhooks")
+    name = models.CharField(max_length=200)
+    url = models.URLField(max_length=2000)
+    triggers = ArrayField(models.CharField(max_length=16, choices=[(t, t) for t in TRIGGERS]), default=list)
+    secret = models.CharField(max_length=64, default=new_webhook_secret)
+    # During a rotation both secrets sign, so receivers can switch without losing events.
+    previous_secret = models.CharField(max_length=64, blank=True, default="")
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    traffic_accounts = models.ManyToManyField(
+        TrafficAccount, through="WebhookTrafficAccount", related_name="webhooks", blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} -> {self.url}"
+
+
+class WebhookTrafficAccount(models.Model):
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE)
+    traffic_account = models.ForeignKey(TrafficAccount, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["webhook", "traffic_account"], name="webhook_applied_once")
+        ]
+
+
+class WebhookDelivery(models.Model):
+    """One event for one webhook: the outbox row the delivery task works from."""
+
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)  # the event id
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event_type = models.CharField(max_length=16)
+    message_id = models.UUIDField(null=True, blank=True)
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=16, default=PENDING, choices=[(PENDING, PENDING), (SUCCEEDED, SUCCEEDED), (FAILED, FAILED)]
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    queued_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["next_attempt_at"], name="delivery_due", condition=Q(status="pending")),
+            models.Index(fields=["webhook", "-created_at"], name="delivery_webhook_time"),
+        ]
+
+
+class WebhookAttempt(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    attempted_at = models.DateTimeField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    latency_ms = models.FloatField(default=0)
+    error = models.TextField(blank=True, default="")
+    response_excerpt = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["attempted_at", "id"]
+        indexes = [models.Index(fields=["attempted_at"], name="attempt_time")]
