@@ -29,29 +29,35 @@ class CustomerAdmin(UserAdmin):
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
 
 
-class TrafficAccountForm(forms.ModelForm):
+def _credential_fields() -> dict[str, forms.Field]:
+    fields: dict[str, forms.Field] = {}
+    for key in ALL_CREDENTIAL_KEYS:
+        channels = [c for c, keys in CHANNEL_CREDENTIAL_KEYS.items() if key in keys]
+        fields[f"credential_{key}"] = forms.CharField(
+            required=False,
+            label=f"Credential: {key}",
+            widget=forms.PasswordInput(render_value=False),
+            help_text=f"For {', '.join(channels)} accounts. Leave blank to keep the stored value.",
+        )
+    fields["clear_credentials"] = forms.BooleanField(
+        required=False, help_text="Remove every stored credential before applying the inputs above."
+    )
+    return fields
+
+
+_CredentialInputs = type("_CredentialInputs", (forms.Form,), _credential_fields())
+
+
+class TrafficAccountForm(forms.ModelForm, _CredentialInputs):
     """One password-style input per credential key: values are never sent back to the browser,
     and a blank input keeps what is stored."""
 
     class Meta:
         model = TrafficAccount
-        exclude = ["credentials"]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        stored = (self.instance.credentials or {}) if self.instance.pk else {}
-        for key in ALL_CREDENTIAL_KEYS:
-            channels = [c for c, keys in CHANNEL_CREDENTIAL_KEYS.items() if key in keys]
-            state = "set, leave blank to keep" if stored.get(key) else "not set"
-            self.fields[f"credential_{key}"] = forms.CharField(
-                required=False,
-                label=f"Credential: {key}",
-                widget=forms.PasswordInput(render_value=False),
-                help_text=f"For {', '.join(channels)} accounts ({state}).",
-            )
-        self.fields["clear_credentials"] = forms.BooleanField(
-            required=False, help_text="Remove every stored credential before applying the inputs above."
-        )
+        fields = [
+            "customer", "name", "channel", "is_active", "test_mode", "sender", "display_name",
+            "phone_number", "base_url", "throughput_per_second",
+        ]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

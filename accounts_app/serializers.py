@@ -10,9 +10,9 @@ class LoginRequestSerializer(serializers.Serializer):
 
 class LoginResponseSerializer(serializers.Serializer):
     token = serializers.CharField()
-    expiresAt = serializers.DateTimeField()  # noqa: N815 - Chat API field name
+    expiresAt = serializers.DateTimeField()
 
 
 class ChangePasswordRequestSerializer(serializers.Serializer):
-    currentPassword = serializers.CharField(max_length=512, trim_whitespace=False)  # noqa: N815
-    newPassword = serializers.CharField(max_length=512, trim_whitespace=False)  # noqa: N815
+    currentPassword = serializers.CharField(max_length=512, trim_whitespace=False)
+    newPassword = serializers.CharField(max_length=512, trim_whitespace=False)

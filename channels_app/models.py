@@ -45,6 +45,9 @@ class Participant(models.Model):
         ordering = ["role"]  # agent first, as the Chat API lists participants
         constraints = [models.UniqueConstraint(fields=["conversation", "role"], name="one_participant_per_role")]
 
+    def __str__(self) -> str:
+        return f"{self.role}: {self.phone_number or self.messaging_app_identifier}"
+
 
 class Message(models.Model):
     OUTBOUND = "outbound"
@@ -139,6 +142,9 @@ class MessageEvent(models.Model):
         ordering = ["occurred_at", "id"]
         indexes = [models.Index(fields=["message", "occurred_at"], name="event_message_time")]
 
+    def __str__(self) -> str:
+        return f"{self.message_id} {self.status} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"
+
 
 class DispatchAttempt(models.Model):
     """Every call to a provider, secrets redacted, so an operator sees why a message failed."""
@@ -157,6 +163,9 @@ class DispatchAttempt(models.Model):
     class Meta:
         ordering = ["message", "number"]
 
+    def __str__(self) -> str:
+        return f"{self.message_id} attempt {self.number}: {self.outcome}"
+
 
 class WhatsAppTemplate(models.Model):
     APPROVED = "APPROVED"
@@ -166,7 +175,8 @@ class WhatsAppTemplate(models.Model):
     name = models.CharField(max_length=512)
     language = models.CharField(max_length=16)
     category = models.CharField(
-        max_length=16, choices=[("MARKETING", "Marketing"), ("UTILITY", "Utility"), ("AUTHENTICATION", "Authentication")]
+        max_length=16,
+        choices=[("MARKETING", "Marketing"), ("UTILITY", "Utility"), ("AUTHENTICATION", "Authentication")],
     )
     components = models.JSONField(default=list)
     status = models.CharField(max_length=16, default="PENDING")

@@ -17,8 +17,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 - refused when DEBUG is off
-DEV_JWT_SIGNING_KEY = "dev-only-jwt-signing-key-change-me"  # noqa: S105
-DEV_CALLBACK_KEY = "dev-only-callback-signing-key-change-me"  # noqa: S105
+DEV_JWT_SIGNING_KEY = "dev-only-jwt-signing-key-change-me"
+DEV_CALLBACK_KEY = "dev-only-callback-signing-key-change-me"
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)

@@ -54,6 +54,9 @@ class WebhookTrafficAccount(models.Model):
             models.UniqueConstraint(fields=["webhook", "traffic_account"], name="webhook_applied_once")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.webhook_id} -> {self.traffic_account_id}"
+
 
 class WebhookDelivery(models.Model):
     """One event for one webhook: the outbox row the delivery task works from."""
@@ -83,6 +86,9 @@ class WebhookDelivery(models.Model):
             models.Index(fields=["webhook", "-created_at"], name="delivery_webhook_time"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.id} ({self.status})"
+
 
 class WebhookAttempt(models.Model):
     id = models.BigAutoField(primary_key=True)
@@ -96,3 +102,6 @@ class WebhookAttempt(models.Model):
     class Meta:
         ordering = ["attempted_at", "id"]
         indexes = [models.Index(fields=["attempted_at"], name="attempt_time")]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} at {self.attempted_at:%H:%M:%S}: {self.status_code or self.error}"

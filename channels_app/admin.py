@@ -1,0 +1,70 @@
+"""Operator views of messages (read-only, with their history and provider attempts) and templates."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from channels_app.models import DispatchAttempt, Message, MessageEvent, WhatsAppTemplate
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class MessageEventInline(ReadOnlyInline):
+    model = MessageEvent
+    fields = ["occurred_at", "status", "source", "detail"]
+    readonly_fields = fields
+
+
+class DispatchAttemptInline(ReadOnlyInline):
+    model = DispatchAttempt
+    fields = ["number", "started_at", "outcome", "http_status", "duration_ms", "error", "request", "response"]
+    readonly_fields = fields
+    verbose_name = "provider attempt"
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "created_at",
+        "channel",
+        "direction",
+        "destination",
+        "status",
+        "error_code",
+        "traffic_account",
+    ]
+    list_filter = ["status", "channel", "direction"]
+    search_fields = ["id", "destination", "provider_message_id", "bulk_id"]
+    date_hierarchy = "created_at"
+    list_select_related = ["traffic_account"]
+    inlines = [MessageEventInline, DispatchAttemptInline]
+    show_full_result_count = False  # counting millions of rows on every page view is too slow
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Message | None = None) -> list[str]:
+        return [field.name for field in Message._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Message | None = None) -> bool:
+        return request.method in ("GET", "HEAD") and super().has_view_permission(request, obj)
+
+
+@admin.register(WhatsAppTemplate)
+class WhatsAppTemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "language", "category", "status", "traffic_account", "updated_at"]
+    list_filter = ["status", "category", "language"]
+    search_fields = ["name", "traffic_account__name"]
+    readonly_fields = ["id", "provider_template_id", "created_at", "updated_at"]
