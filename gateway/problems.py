@@ -78,9 +78,7 @@ def flatten_errors(detail: Any, path: str = "") -> Iterator[dict[str, str]]:
         yield {"path": path or "$", "message": str(detail)}
 
 
-def problem_body(
-    status_code: int, detail: str, problem_type: str = "about:blank", **extra: Any
-) -> dict[str, Any]:
+def problem_body(status_code: int, detail: str, problem_type: str = "about:blank", **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": problem_type if problem_type == "about:blank" else PROBLEM_BASE + problem_type,
         "title": _TITLES.get(status_code, "Error"),
@@ -114,9 +112,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     elif isinstance(exc, exceptions.ValidationError):
         problem_type = "validation-error"
         extra["errors"] = list(flatten_errors(exc.detail))
-        detail = "The request has invalid fields: " + ", ".join(
-            sorted({e["path"] for e in extra["errors"]})
-        )
+        detail = "The request has invalid fields: " + ", ".join(sorted({e["path"] for e in extra["errors"]}))
     else:
         problem_type = next((t for cls, t in _TYPES.items() if isinstance(exc, cls)), "error")
         detail = str(getattr(exc, "detail", exc))

@@ -36,11 +36,7 @@ CALLBACK_TOKEN_LIFETIME_SECONDS = env.int("CALLBACK_TOKEN_LIFETIME_SECONDS", def
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
-DATABASES = {
-    "default": env.db_url(
-        "DATABASE_URL", default="postgres://gateway:gateway@127.0.0.1:55432/gateway"
-    )
-}
+DATABASES = {"default": env.db_url("DATABASE_URL", default="postgres://gateway:gateway@127.0.0.1:55432/gateway")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_gateway")}
@@ -215,4 +211,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+CELERY_TASK_ROUTES = {
+    "channels.dispatch_messages": {"queue": "dispatch"},
+    "webhooks.*": {"queue": "webhooks"},
+}
+CELERY_BEAT_SCHEDULE = {
+    "sweep-dispatch": {"task": "channels.sweep_dispatch", "schedule": env.float("DISPATCH_SWEEP_SECONDS", default=1.0)},
 }

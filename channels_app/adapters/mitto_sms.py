@@ -227,6 +227,9 @@ class MittoSmsAdapter(ChannelAdapter):
         return _subject_uuid(subject)
 
     def parse_inbound(self, request: CallbackRequest) -> list[InboundEvent]:
+        """The forwarded SMS as an inbound text event, for this adapter's traffic account only."""
+        if self.verify_inbound(request) != self.account.id:
+            raise CallbackRejected("inbound token was issued for another traffic account")
         payload = _callback_payload(request.body, request.header("content-type"), request.query)
         fields = {key: _first(payload, names) for key, names in _INBOUND_FIELDS.items()}
         if not fields["sender"]:

@@ -103,13 +103,16 @@ def _json_object(response: requests.Response) -> dict[str, Any] | None:
     return payload if isinstance(payload, dict) else None
 
 
-def _raise_for_error(response: requests.Response, exchange: HttpExchange) -> dict[str, Any]:
+def _payload_or_raise(response: requests.Response, exchange: HttpExchange) -> dict[str, Any]:
     """The response's JSON object when the call succeeded, else the classified ``SendError``."""
     status = response.status_code
     payload = _json_object(response)
     error = payload.get("error") if payload else None
     if status < 400 and payload is not None and not error:
         return payload
+    if status < 400 and not error:
+        # 2xx without a JSON object: whether it was accepted is unknown; retry rather than lose it.
+        raise ProviderUnavailable("bad_response", "unparseable Graph API answer", exchange=exchange)
     if not isinstance(error, dict):
         error = {}
     raw_code = error.get("code")
@@ -118,9 +121,6 @@ def _raise_for_error(response: requests.Response, exchange: HttpExchange) -> dic
     except (TypeError, ValueError):
         code = None
     error_class = _error_class(status, code, bool(error.get("is_transient")))
-    if status < 400 and not error:
-        # 2xx without a JSON object: whether it was accepted is unknown; retry rather than lose it.
-        error_class = ProviderUnavailable
     message = str(error.get("message") or f"HTTP {status} from the Graph API")
     details = _error_details(error)
     text = f"{message} ({details})" if details and details not in message else message
@@ -364,7 +364,7 @@ class WhatsAppAdapter(ChannelAdapter):
             json_body=json_body,
             params=params,
         )
-        return _raise_for_error(response, exchange), exchange
+        return _payload_or_raise(response, exchange), exchange
 
     # ---- sending -------------------------------------------------------------------------
 

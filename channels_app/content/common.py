@@ -79,9 +79,7 @@ class StrictSerializer(serializers.Serializer):
                 if not (value is None and key in self.fields and not self.fields[key].required)
             }
             unknown = {
-                str(key): [ErrorDetail(UNKNOWN_FIELD, code="unknown_field")]
-                for key in data
-                if key not in self.fields
+                str(key): [ErrorDetail(UNKNOWN_FIELD, code="unknown_field")] for key in data if key not in self.fields
             }
         try:
             value = super().to_internal_value(data)

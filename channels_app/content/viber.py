@@ -17,6 +17,7 @@ Rules enforced, and why:
   The 25-character limit applies to a name the client gives.
 - ``keyboard`` is the Bot API's own object: checked for ``"Type": "keyboard"`` and 1-24
   ``Buttons`` objects, then passed through untouched, so the unknown-field rule stops there.
+  With a ``button`` it may hold only 23, since the button is sent as one more keyboard button.
 """
 
 from __future__ import annotations
@@ -125,6 +126,11 @@ class ViberContentSerializer(StrictSerializer):
         errors: dict[str, list[str]] = {}
         if "button" in attrs and "text" not in attrs:
             errors.setdefault("text", []).append("Required when a button is given.")
+        if "button" in attrs and len(attrs.get("keyboard", {}).get("Buttons", [])) >= MAX_KEYBOARD_BUTTONS:
+            errors.setdefault("keyboard", []).append(
+                f"With a button, a keyboard holds at most {MAX_KEYBOARD_BUTTONS - 1} buttons: "
+                "the button is sent as the last keyboard button."
+            )
         if "mediaUrl" in attrs and "file" in attrs:
             errors.setdefault("file", []).append("Cannot be combined with mediaUrl.")
         if attrs["type"] == "transactional":

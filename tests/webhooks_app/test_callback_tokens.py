@@ -78,7 +78,9 @@ def test_expired_token_is_rejected():
 def test_token_before_its_nbf_is_rejected():
     now = int(time.time())
     token = jwt.encode(
-        {"sub": SUBJECT, "pur": "dlr", "iat": now, "nbf": now + 120, "exp": now + 600}, DLR_KEY, algorithm="HS256"
+        {"sub": SUBJECT, "pur": "dlr", "iat": now, "nbf": now + 120, "exp": now + 600},
+        DLR_KEY,
+        algorithm="HS256",
     )
 
     with pytest.raises(CallbackRejected, match="not yet valid"):

@@ -424,7 +424,7 @@ def test_inbound_json_becomes_an_inbound_text_event():
 
 def test_inbound_tolerates_alternative_field_names():
     request = CallbackRequest(
-        method="POST", body=fixture_bytes("inbound_alternate_names.json"), headers={}, query={"token": "t"}
+        method="POST", body=fixture_bytes("inbound_alternate_names.json"), headers={}, query={"token": inbound_token()}
     )
 
     (event,) = make_adapter().parse_inbound(request)
@@ -445,7 +445,11 @@ def test_inbound_form_encoded_body():
 
     (event,) = make_adapter().parse_inbound(request)
 
-    assert (event.provider_event_id, event.sender, event.content["text"]) == ("mo-77", "+41791234567", "Ja gerne")
+    assert (event.provider_event_id, event.sender, event.content["text"]) == (
+        "mo-77",
+        "+41791234567",
+        "Ja gerne",
+    )
     assert "token" not in event.raw
 
 
@@ -459,14 +463,20 @@ def test_inbound_from_the_query_string():
 
     (event,) = make_adapter().parse_inbound(request)
 
-    assert (event.provider_event_id, event.sender, event.content["text"]) == ("mo-78", "+41791234567", "Hello")
+    assert (event.provider_event_id, event.sender, event.content["text"]) == (
+        "mo-78",
+        "+41791234567",
+        "Hello",
+    )
     assert event.raw == {"sender": "41791234567", "message": "Hello", "messageId": "mo-78"}
 
 
 def test_inbound_alphanumeric_sender_is_kept_as_is():
     body = json.dumps({"from": "InfoShop", "text": "Hi", "id": "mo-79"}).encode()
 
-    (event,) = make_adapter().parse_inbound(CallbackRequest(method="POST", body=body, headers={}, query={}))
+    (event,) = make_adapter().parse_inbound(
+        CallbackRequest(method="POST", body=body, headers={}, query={"token": inbound_token()})
+    )
 
     assert event.sender == "InfoShop"
 
@@ -474,7 +484,9 @@ def test_inbound_alphanumeric_sender_is_kept_as_is():
 def test_inbound_without_id_gets_a_stable_content_hash():
     def parse(text: str) -> str:
         body = json.dumps({"from": "41791234567", "text": text, "timestamp": "2024-05-02T09:15:27Z"}).encode()
-        (event,) = make_adapter().parse_inbound(CallbackRequest(method="POST", body=body, headers={}, query={}))
+        (event,) = make_adapter().parse_inbound(
+            CallbackRequest(method="POST", body=body, headers={}, query={"token": inbound_token()})
+        )
         return event.provider_event_id
 
     first = parse("Hello")
@@ -488,4 +500,25 @@ def test_inbound_without_sender_is_malformed():
     body = json.dumps({"text": "Hi", "id": "mo-80"}).encode()
 
     with pytest.raises(ValueError):
-        make_adapter().parse_inbound(CallbackRequest(method="POST", body=body, headers={}, query={}))
+        make_adapter().parse_inbound(
+            CallbackRequest(method="POST", body=body, headers={}, query={"token": inbound_token()})
+        )
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param({}, id="missing-token"),
+        pytest.param({"token": "dlr"}, id="dlr-token"),
+        pytest.param({"token": "other-account"}, id="other-account"),
+    ],
+)
+def test_parse_inbound_refuses_a_token_not_issued_for_this_account(query):
+    if query.get("token") == "dlr":
+        query = {"token": issue_callback_token(subject=str(ACCOUNT_ID), purpose="dlr")}
+    elif query.get("token") == "other-account":
+        query = {"token": inbound_token(uuid4())}
+    request = CallbackRequest(method="POST", body=fixture_bytes("inbound_json.json"), headers={}, query=query)
+
+    with pytest.raises(CallbackRejected):
+        make_adapter().parse_inbound(request)

@@ -1,0 +1,221 @@
+"""Hand claimed messages to their channel adapter and record what happened.
+
+A message is claimed with a conditional UPDATE (``Ready -> Sending``) before it is sent, so a
+duplicate task finds nothing to claim and never sends twice. A worker killed mid-send leaves
+the message ``Sending`` with an expired lease, and the sweeper puts it back to ``Ready``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from channels_app.adapters.base import Channel, HttpExchange, OutboundMessage, SendError, SendResult
+from channels_app.adapters.registry import adapter_for
+from channels_app.models import DispatchAttempt, Message
+from channels_app.ratelimit import reserve_slots
+from channels_app.services.transitions import message_transition
+from channels_app.status import Status
+from webhooks_app.callback_tokens import callback_url_with_token, issue_callback_token
+
+logger = logging.getLogger(__name__)
+
+# A slot this close is waited for in the worker; a later one goes back to the outbox.
+MAX_INLINE_WAIT_SECONDS = 1.0
+
+# The table name is ours; every value is a parameter.
+_CLAIM_SQL = (
+    f"UPDATE {Message._meta.db_table}"  # noqa: S608
+    " SET status = %s, claimed_at = now(), attempts = attempts + 1, updated_at = now()"
+    " WHERE id = ANY(%s) AND status = %s AND (available_at IS NULL OR available_at <= now())"
+    " RETURNING id"
+)
+
+
+def messages_claim(message_ids: list[uuid.UUID]) -> list[Message]:
+    """Claim the given messages that are still Ready and due; return them with their accounts."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, [Status.SENDING, list(message_ids), Status.READY])
+        claimed = [row[0] for row in cursor.fetchall()]
+    if not claimed:
+        return []
+    return list(Message.objects.filter(id__in=claimed).select_related("traffic_account"))
+
+
+def retry_delay(*, attempt: int, retry_after: float | None) -> float:
+    """Exponential backoff with jitter, never sooner than the provider asked."""
+    base = settings.DISPATCH_RETRY_BASE_SECONDS * (2 ** max(0, attempt - 1))
+    delay = min(random.uniform(base / 2, base), settings.DISPATCH_RETRY_MAX_SECONDS)
+    return max(delay, retry_after or 0.0)
+
+
+def _callback_url(message: Message) -> str | None:
+    if message.channel != Channel.SMS:
+        return None
+    token = issue_callback_token(subject=str(message.id), purpose="dlr")
+    return callback_url_with_token(f"{settings.PUBLIC_BASE_URL}/callbacks/sms/dlr", token)
+
+
+def _record_attempt(
+    message: Message, started: datetime, outcome: str, exchange: HttpExchange | None, error: str
+) -> None:
+    DispatchAttempt.objects.create(
+        message_id=message.id,
+        number=message.attempts,
+        started_at=started,
+        duration_ms=exchange.duration_ms if exchange else 0,
+        outcome=outcome,
+        http_status=exchange.status_code if exchange else None,
+        request=(
+            {
+                "method": exchange.method,
+                "url": exchange.url,
+                "headers": exchange.request_headers,
+                "body": exchange.request_body,
+            }
+            if exchange
+            else {}
+        ),
+        response=exchange.response_body if exchange else None,
+        error=error or (exchange.error if exchange else ""),
+    )
+
+
+def _defer(message: Message, slot_at: datetime) -> None:
+    """Give the claim back until the reserved throughput slot comes."""
+    Message.objects.filter(id=message.id, status=Status.SENDING).update(
+        status=Status.READY,
+        available_at=slot_at,
+        rate_slot_at=slot_at,
+        queued_until=None,
+        claimed_at=None,
+        attempts=max(0, message.attempts - 1),
+        updated_at=timezone.now(),
+    )
+
+
+def _on_success(message: Message, result: SendResult) -> None:
+    moved = message_transition(
+        message=message,
+        status=Status.SENT,
+        source="dispatch",
+        from_statuses=[Status.SENDING],
+        extra_fields={
+            "provider_message_id": result.provider_message_id[:191],
+            "claimed_at": None,
+            "rate_slot_at": None,
+            "error_code": "",
+            "error_text": "",
+        },
+        detail={"providerMessageId": result.provider_message_id},
+    )
+    if not moved:
+        # A report overtook the send response (fast DLR): keep its status, store the id.
+        Message.objects.filter(id=message.id, provider_message_id="").update(
+            provider_message_id=result.provider_message_id[:191], claimed_at=None
+        )
+
+
+def _on_failure(message: Message, error: SendError) -> None:
+    if error.retryable and message.attempts < settings.DISPATCH_MAX_ATTEMPTS:
+        delay = retry_delay(attempt=message.attempts, retry_after=error.retry_after)
+        Message.objects.filter(id=message.id, status=Status.SENDING).update(
+            status=Status.READY,
+            available_at=timezone.now() + timedelta(seconds=delay),
+            queued_until=None,
+            claimed_at=None,
+            rate_slot_at=None,
+            error_code=error.code[:64],
+            error_text=error.text,
+            updated_at=timezone.now(),
+        )
+        return
+    if error.kind == "config":
+        logger.error(
+            "provider configuration error on traffic account %s (%s): %s %s",
+            message.traffic_account_id,
+            message.channel,
+            error.code,
+            error.text,
+        )
+    reason = "retries exhausted: " if error.retryable else ""
+    message_transition(
+        message=message,
+        status=Status.FAILED,
+        source="dispatch",
+        from_statuses=[Status.SENDING],
+        error_code=error.code,
+        error_text=reason + error.text,
+        detail={"kind": error.kind, "attempt": message.attempts},
+        extra_fields={"claimed_at": None},
+    )
+
+
+def message_dispatch(message: Message) -> None:
+    """Send one claimed message through its adapter and record the outcome."""
+    account = message.traffic_account
+    outbound = OutboundMessage(
+        id=message.id, destination=message.destination, content=message.content, callback_url=_callback_url(message)
+    )
+    started = timezone.now()
+    try:
+        result = adapter_for(account.provider_account()).send(outbound)
+    except SendError as error:
+        with transaction.atomic():
+            _record_attempt(message, started, error.kind, error.exchange, f"{error.code}: {error.text}")
+            _on_failure(message, error)
+        return
+    with transaction.atomic():
+        _record_attempt(message, started, "sent", result.exchange, "")
+        _on_success(message, result)
+
+
+@dataclass
+class DispatchSummary:
+    claimed: int = 0
+    deferred: int = 0
+
+
+def messages_dispatch(message_ids: list[uuid.UUID]) -> DispatchSummary:
+    """Claim and send a chunk, honouring each traffic account's throughput limit."""
+    summary = DispatchSummary()
+    messages = messages_claim(message_ids)
+    summary.claimed = len(messages)
+    by_account: dict[uuid.UUID, list[Message]] = defaultdict(list)
+    for message in messages:
+        by_account[message.traffic_account_id].append(message)
+    for group in by_account.values():
+        limit = group[0].traffic_account.throughput_per_second
+        needs_slot = [m for m in group if limit and m.rate_slot_at is None]
+        slots = iter(
+            reserve_slots(account_id=group[0].traffic_account_id, per_second=limit, count=len(needs_slot))
+            if needs_slot
+            else []
+        )
+        slot_of = {m.id: next(slots) for m in needs_slot}
+        for message in group:
+            slot = slot_of.get(message.id)
+            if slot is not None:
+                wait = slot - time.time()
+                if wait > MAX_INLINE_WAIT_SECONDS:
+                    _defer(message, datetime.fromtimestamp(slot, tz=UTC))
+                    summary.deferred += 1
+                    continue
+                if wait > 0:
+                    time.sleep(wait)
+            try:
+                message_dispatch(message)
+            except Exception:
+                # Leave it Sending: the lease expires and the sweeper retries it. One bad message
+                # must not stop the rest of the chunk.
+                logger.exception("dispatch of message %s crashed", message.id)
+    return summary

@@ -1,0 +1,28 @@
+"""Celery tasks of the sending pipeline: thin wrappers that call services with ids."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from celery import shared_task
+
+from channels_app.services.dispatch import messages_dispatch
+from channels_app.services.sweeper import dispatch_sweep
+from gateway.locks import single_flight
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="channels.dispatch_messages", acks_late=True, ignore_result=True)
+def dispatch_messages(message_ids: list[str]) -> None:
+    summary = messages_dispatch([uuid.UUID(i) for i in message_ids])
+    logger.debug("dispatched chunk: %s", summary)
+
+
+@shared_task(name="channels.sweep_dispatch", ignore_result=True)
+@single_flight("sweep_dispatch", ttl_seconds=60)
+def sweep_dispatch() -> None:
+    summary = dispatch_sweep()
+    if summary.recovered or summary.published:
+        logger.info("dispatch sweep: recovered %d stale claims, republished %d", summary.recovered, summary.published)

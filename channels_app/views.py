@@ -1,0 +1,213 @@
+"""Chat API message endpoints: thin views over the send services and selectors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import exceptions, serializers
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from channels_app import selectors
+from channels_app.representations import message_detail_json, message_json
+from channels_app.services.sending import message_send, message_send_bulk
+from channels_app.status import Status
+
+SEND_EXAMPLES = [
+    OpenApiExample(
+        "SMS",
+        value={
+            "trafficAccountId": "4ae53d46-66d8-4aff-9f13-621f53b9aaaa",
+            "destination": "+41751231234",
+            "sms": {"text": "Hi, this is test msg.", "sender": "+44123456789123"},
+        },
+    ),
+    OpenApiExample(
+        "Telegram text",
+        value={
+            "trafficAccountId": "59af552a-e2f2-11eb-b862-482ae3643973",
+            "destination": "1861312834",
+            "telegram": {"silent": True, "text": {"parseMode": "Html", "message": "Hi, how can I help you today?"}},
+        },
+    ),
+    OpenApiExample(
+        "Viber",
+        value={
+            "trafficAccountId": "fea74b75-8b26-4cef-8d79-162ceaef2056",
+            "destination": "+385911234567",
+            "viber": {"type": "transactional", "text": "Hi, how can I help you today?"},
+        },
+    ),
+    OpenApiExample(
+        "GBM",
+        value={
+            "trafficAccountId": "9dbe5291-6292-48ad-8aab-6383d8f7aaaa",
+            "destination": "bb8ceef0-90b4-4876-9467-c8c9ecc1c4e0",
+            "gbm": {
+                "text": {"message": "Hi, this is test message."},
+                "representative": {"displayName": "Mark Marcus", "representativeType": "HUMAN"},
+            },
+        },
+    ),
+    OpenApiExample(
+        "WhatsApp with SMS failover",
+        value={
+            "destination": "+41751231234",
+            "whatsapp": {"type": "regular", "regular": {"type": "text", "text": "Your code is 1234"}},
+            "sms": {"text": "Your code is 1234", "sender": "MyBrand"},
+            "failover": {
+                "type": "Timeout",
+                "timeoutFailover": {
+                    "timeoutInSeconds": 20,
+                    "status": "Delivered",
+                    "trafficAccounts": ["679b453b-c876-49b0-b30e-c2b4c1c6aaaa", "679b453b-c876-49b0-b30e-c2b4c1c6bbbb"],
+                },
+            },
+        },
+    ),
+]
+
+
+class _AnyObject(serializers.DictField):
+    """Documented as a free-form object: the channel objects are validated by the service."""
+
+
+class SendRequestDoc(serializers.Serializer):
+    trafficAccountId = serializers.UUIDField(required=False)
+    destination = serializers.CharField()
+    sms = _AnyObject(required=False)
+    whatsapp = _AnyObject(required=False)
+    viber = _AnyObject(required=False)
+    gbm = _AnyObject(required=False)
+    telegram = _AnyObject(required=False)
+    failover = _AnyObject(required=False)
+
+
+class BulkRequestDoc(SendRequestDoc):
+    destination = None
+    destinations = serializers.ListField(child=serializers.CharField(), max_length=100_000)
+
+
+class MessageSendApi(APIView):
+    @extend_schema(
+        tags=["Message"],
+        summary="Send one message (or a failover chain)",
+        request=SendRequestDoc,
+        examples=SEND_EXAMPLES,
+        description=(
+            "Answers with the message (seed shape). With `failover`, answers with the list of message ids, "
+            "one per hop, in chain order."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        messages = message_send(customer=request.user, payload=request.data)
+        if messages[0].failover_chain_id:
+            return Response([str(m.id) for m in messages])
+        return Response(message_json(messages[0]))
+
+
+class MessageBulkSendApi(APIView):
+    @extend_schema(
+        tags=["Message"],
+        summary="Send one message to many destinations",
+        request=BulkRequestDoc,
+        description=(
+            "Up to SENDBULK_MAX_DESTINATIONS (default 100,000) destinations; more answers 413. A bulk with any "
+            "invalid destination is refused whole (400) with the index of every bad one as `destinations[i]`."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        result = message_send_bulk(customer=request.user, payload=request.data)
+        return Response(
+            {
+                "bulkId": str(result.bulk_id),
+                "messages": [
+                    {
+                        "destination": e.destination,
+                        "trafficAccountId": str(e.traffic_account_id),
+                        "messageId": str(e.message_ids[0]),
+                        **({"messageIds": [str(i) for i in e.message_ids]} if len(e.message_ids) > 1 else {}),
+                    }
+                    for e in result.entries
+                ],
+            }
+        )
+
+
+class MessageCursorPagination(CursorPagination):
+    ordering = ("-created_at", "-id")
+    page_size = 100
+    page_size_query_param = "pageSize"
+    max_page_size = 1000
+
+
+def _uuid_param(request: Request, name: str) -> Any:
+    value = request.query_params.get(name)
+    if not value:
+        return None
+    try:
+        return serializers.UUIDField().to_internal_value(value)
+    except exceptions.ValidationError as exc:
+        raise exceptions.ValidationError({name: exc.detail}) from exc
+
+
+def _time_param(request: Request, name: str) -> Any:
+    value = request.query_params.get(name)
+    if not value:
+        return None
+    parsed = parse_datetime(value)
+    if parsed is None:
+        raise exceptions.ValidationError({name: ["Must be an ISO-8601 date-time."]})
+    return parsed
+
+
+LIST_PARAMETERS = [
+    OpenApiParameter("id", str, description="A message id: answers that message instead of a list."),
+    OpenApiParameter("trafficAccountId", str),
+    OpenApiParameter("deliveryStatus", str, enum=[s for s, _ in Status.CHOICES]),
+    OpenApiParameter("destination", str),
+    OpenApiParameter("bulkId", str),
+    OpenApiParameter("createdAfter", str, description="ISO-8601, inclusive"),
+    OpenApiParameter("createdBefore", str),
+    OpenApiParameter("cursor", str),
+    OpenApiParameter("pageSize", int),
+]
+
+
+class MessageListApi(APIView):
+    @extend_schema(tags=["Message"], summary="Get a message by ?id=, or list messages", parameters=LIST_PARAMETERS)
+    def get(self, request: Request) -> Response:
+        if request.query_params.get("id"):
+            message = selectors.message_get(customer=request.user, message_id=request.query_params["id"])
+            return Response(message_detail_json(message, selectors.failover_hops(message=message)))
+        status = request.query_params.get("deliveryStatus") or request.query_params.get("status")
+        messages = selectors.message_list(
+            customer=request.user,
+            traffic_account_id=_uuid_param(request, "trafficAccountId"),
+            status=status,
+            destination=request.query_params.get("destination"),
+            bulk_id=_uuid_param(request, "bulkId"),
+            created_after=_time_param(request, "createdAfter"),
+            created_before=_time_param(request, "createdBefore"),
+        )
+        paginator = MessageCursorPagination()
+        page = paginator.paginate_queryset(messages, request, view=self)
+        return paginator.get_paginated_response([message_json(m) for m in page])
+
+
+class MessageDetailApi(APIView):
+    @extend_schema(tags=["Message"], summary="Get a message with its status history and failover chain")
+    def get(self, request: Request, message_id: str) -> Response:
+        message = selectors.message_get(customer=request.user, message_id=message_id)
+        return Response(message_detail_json(message, selectors.failover_hops(message=message)))
+
+
+class BulkProgressApi(APIView):
+    @extend_schema(tags=["Message"], summary="Counts per delivery status of a bulk")
+    def get(self, request: Request, bulk_id: str) -> Response:
+        counts = selectors.bulk_progress(customer=request.user, bulk_id=bulk_id)
+        return Response({"bulkId": str(bulk_id), "total": sum(counts.values()), "deliveryStatuses": counts})
