@@ -112,11 +112,12 @@ def call_provider(
     except requests.Timeout as exc:
         exchange.duration_ms = (time.perf_counter() - started) * 1000
         exchange.error = redact(f"timeout: {exc}", secrets)
-        raise ProviderUnavailable("timeout", "provider did not answer in time", exchange=exchange) from exc
+        # ``from None``: the original error's text holds the URL, which may carry a token (Telegram).
+        raise ProviderUnavailable("timeout", "provider did not answer in time", exchange=exchange) from None
     except requests.RequestException as exc:
         exchange.duration_ms = (time.perf_counter() - started) * 1000
         exchange.error = redact(f"{type(exc).__name__}: {exc}", secrets)
-        raise ProviderUnavailable("connection", "could not reach the provider", exchange=exchange) from exc
+        raise ProviderUnavailable("connection", "could not reach the provider", exchange=exchange) from None
     exchange.duration_ms = (time.perf_counter() - started) * 1000
     exchange.status_code = response.status_code
     exchange.response_body = _redact_value(_decode_body(response.content), secrets)

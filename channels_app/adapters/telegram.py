@@ -77,7 +77,7 @@ def _check_response(response: requests.Response, exchange: HttpExchange) -> dict
         payload = {}
     if response.status_code == 200 and payload.get("ok") is True:
         return payload
-    if response.status_code == 200 and not payload:
+    if response.status_code < 300 and payload.get("ok") is not False:
         # Accepted or not is unknown; a retry risks a duplicate, giving up risks a loss.
         raise ProviderUnavailable("bad_response", "Telegram answered without a verdict", exchange=exchange)
     try:
@@ -253,14 +253,20 @@ class TelegramAdapter(ChannelAdapter):
     def _call(
         self, method: str, body: Mapping[str, Any], *, secret_token: str = ""
     ) -> tuple[dict[str, Any], HttpExchange]:
-        response, exchange = call_provider(
-            self.session,
-            "POST",
-            f"{self.base_url}/bot{self._bot_token}/{method}",
-            secrets=[self._bot_token, secret_token or self.account.credentials.get("secret_token", "")],
-            headers={"Content-Type": "application/json"},
-            json_body=body,
-        )
+        try:
+            response, exchange = call_provider(
+                self.session,
+                "POST",
+                f"{self.base_url}/bot{self._bot_token}/{method}",
+                secrets=[self._bot_token, secret_token or self.account.credentials.get("secret_token", "")],
+                headers={"Content-Type": "application/json"},
+                json_body=body,
+            )
+        except ProviderUnavailable as exc:
+            # The chained requests error quotes the URL, token included: keep it out of logged tracebacks.
+            exc.__cause__ = exc.__context__ = None
+            exc.__suppress_context__ = True
+            raise
         return _check_response(response, exchange), exchange
 
     # ---- sending -------------------------------------------------------------------------

@@ -272,9 +272,13 @@ class ViberAdapter(ChannelAdapter):
             "sender": {"name": sender_name[:SENDER_NAME_MAX]},
             "tracking_data": str(message.id),
         }
-        body.update(self._typed_fields(content))
         keyboard = content.get("keyboard") if isinstance(content.get("keyboard"), Mapping) else None
         button = content.get("button") if isinstance(content.get("button"), Mapping) else None
+        typed = self._typed_fields(content)
+        if not typed and not keyboard:
+            raise ProviderRejected("invalid_content", "Viber content needs text, mediaUrl, file or keyboard")
+        # A keyboard alone is a message without a type (the official SDK's KeyboardMessage).
+        body.update(typed)
         if button:
             body["keyboard"] = _button_keyboard(button, keyboard)
         elif keyboard:
@@ -293,7 +297,7 @@ class ViberAdapter(ChannelAdapter):
             return {"type": "picture", "media": media_url, "text": text}
         if text:
             return {"type": "text", "text": text}
-        raise ProviderRejected("invalid_content", "Viber content needs text, mediaUrl or file")
+        return {}
 
     def _file_fields(self, file: Mapping[str, Any]) -> dict[str, Any]:
         url = str(file.get("mediaUrl") or "")
