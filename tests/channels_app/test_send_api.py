@@ -48,7 +48,15 @@ def test_response_has_the_seed_shape_for_telegram(auth_client):
 
     body = auth_client.post("/api/v1/Message/send", request, format="json").json()
 
-    assert set(body) >= {"messageId", "sender", "conversation", "createdAt", "updatedAt", "trafficAccountId", "deliveryStatus"}
+    assert set(body) >= {
+        "messageId",
+        "sender",
+        "conversation",
+        "createdAt",
+        "updatedAt",
+        "trafficAccountId",
+        "deliveryStatus",
+    }
     assert body["sender"] == {
         "id": body["sender"]["id"],
         "messagingAppIdentifier": "telegram_agent",
@@ -121,8 +129,12 @@ def test_content_for_another_channel_is_refused(auth_client):
 
     response = auth_client.post(
         "/api/v1/Message/send",
-        {"trafficAccountId": str(account.id), "destination": "+41751231234", "sms": {"text": "hi"},
-         "telegram": {"text": {"message": "hi"}}},
+        {
+            "trafficAccountId": str(account.id),
+            "destination": "+41751231234",
+            "sms": {"text": "hi"},
+            "telegram": {"text": {"message": "hi"}},
+        },
         format="json",
     )
 
@@ -148,8 +160,15 @@ def test_empty_objects_for_other_channels_are_ignored(auth_client):
 
     response = auth_client.post(
         "/api/v1/Message/send",
-        {"trafficAccountId": str(account.id), "destination": "+41751231234", "sms": {"text": "hi"},
-         "whatsApp": {}, "viber": {}, "gbm": {}, "failover": {}},
+        {
+            "trafficAccountId": str(account.id),
+            "destination": "+41751231234",
+            "sms": {"text": "hi"},
+            "whatsApp": {},
+            "viber": {},
+            "gbm": {},
+            "failover": {},
+        },
         format="json",
     )
 
@@ -184,7 +203,9 @@ def test_inactive_account_is_refused(auth_client):
 
 
 def test_send_needs_a_traffic_account(auth_client):
-    response = auth_client.post("/api/v1/Message/send", {"destination": "+41751231234", "sms": {"text": "hi"}}, format="json")
+    response = auth_client.post(
+        "/api/v1/Message/send", {"destination": "+41751231234", "sms": {"text": "hi"}}, format="json"
+    )
 
     assert response.status_code == 400
     assert [e["path"] for e in response.json()["errors"]] == ["trafficAccountId"]

@@ -1,0 +1,22 @@
+"""The simulated providers, one module each, keyed by the gateway's channel names."""
+
+from __future__ import annotations
+
+from channels_app.sandbox.config import SandboxConfig
+from channels_app.sandbox.providers.base import Provider
+from channels_app.sandbox.providers.gbm import GbmProvider
+from channels_app.sandbox.providers.mitto import MittoProvider
+from channels_app.sandbox.providers.telegram import TelegramProvider
+from channels_app.sandbox.providers.viber import ViberProvider
+from channels_app.sandbox.providers.whatsapp import WhatsAppProvider
+from channels_app.sandbox.state import SandboxState
+
+PROVIDER_CLASSES: tuple[type[Provider], ...] = (
+    MittoProvider, WhatsAppProvider, ViberProvider, GbmProvider, TelegramProvider,
+)
+# Names a control request may use for a channel besides the gateway's own.
+CHANNEL_ALIASES = {"mitto": "sms"}
+
+
+def build_providers(state: SandboxState, config: SandboxConfig) -> dict[str, Provider]:
+    return {cls.channel: cls(state, config) for cls in PROVIDER_CLASSES}
