@@ -8,6 +8,8 @@ import uuid
 from celery import shared_task
 
 from channels_app.services.dispatch import messages_dispatch
+from channels_app.services.failover import failover_sweep
+from channels_app.services.purge import messages_purge_untriggered
 from channels_app.services.sweeper import dispatch_sweep
 from gateway.locks import single_flight
 
@@ -26,3 +28,18 @@ def sweep_dispatch() -> None:
     summary = dispatch_sweep()
     if summary.recovered or summary.published:
         logger.info("dispatch sweep: recovered %d stale claims, republished %d", summary.recovered, summary.published)
+
+
+@shared_task(name="channels.sweep_failover", ignore_result=True)
+@single_flight("sweep_failover", ttl_seconds=120)
+def sweep_failover() -> None:
+    summary = failover_sweep()
+    if summary.claimed:
+        logger.info("failover sweep: %d deadlines due, %d next hops triggered", summary.claimed, summary.triggered)
+
+
+@shared_task(name="channels.purge_untriggered", ignore_result=True)
+@single_flight("purge_untriggered", ttl_seconds=3600)
+def purge_untriggered() -> None:
+    summary = messages_purge_untriggered()
+    logger.info("purge: deleted %d never-Created messages and %d events", summary.messages, summary.events)

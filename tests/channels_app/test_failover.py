@@ -1,0 +1,244 @@
+"""Timeout failover: fires after the deadline and only then, once, across concurrent sweepers."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from channels_app.models import Message, MessageEvent
+from channels_app.services.failover import failover_sweep
+from channels_app.services.purge import messages_purge_untriggered
+from channels_app.services.transitions import message_transition
+from channels_app.status import Status
+from tests.factories import TrafficAccountFactory
+
+pytestmark = pytest.mark.django_db
+
+WHATSAPP = {"type": "regular", "regular": {"type": "text", "text": "hi"}}
+
+
+def _chain(client, accounts, *, timeout=20, wanted="Delivered", destinations=None):
+    content = {"whatsapp": WHATSAPP, "sms": {"text": "hi"}, "viber": {"type": "regular", "text": "hi"}}
+    channels = {a.channel for a in accounts}
+    body = {
+        **{k: v for k, v in content.items() if k in channels},
+        "failover": {
+            "type": "Timeout",
+            "timeoutFailover": {
+                "timeoutInSeconds": timeout,
+                "status": wanted,
+                "trafficAccounts": [str(a.id) for a in accounts],
+            },
+        },
+    }
+    if destinations:
+        response = client.post("/api/v1.1/Messages/sendbulk", body | {"destinations": destinations}, format="json")
+        assert response.status_code == 200, response.json()
+        return [[Message.objects.get(id=i) for i in e["messageIds"]] for e in response.json()["messages"]]
+    response = client.post("/api/v1/Message/send", body | {"destination": "+41751231234"}, format="json")
+    assert response.status_code == 200, response.json()
+    return [Message.objects.get(id=i) for i in response.json()]
+
+
+@pytest.fixture
+def accounts(auth_client):
+    return [
+        TrafficAccountFactory(customer=auth_client.customer, channel="whatsapp"),
+        TrafficAccountFactory(customer=auth_client.customer, channel="sms"),
+    ]
+
+
+def _expire(message: Message) -> None:
+    """Move a pending deadline into the past (as if the timeout had elapsed)."""
+    Message.objects.filter(id=message.id).exclude(failover_deadline=None).update(
+        failover_deadline=timezone.now() - timedelta(milliseconds=1)
+    )
+
+
+def _mark_sent(message: Message) -> None:
+    Message.objects.filter(id=message.id).update(status=Status.SENT)
+    message.refresh_from_db()
+
+
+def test_failover_fires_after_the_timeout_and_not_before(auth_client, accounts):
+    first, second = _chain(auth_client, accounts, timeout=20)
+    _mark_sent(first)
+
+    assert failover_sweep().claimed == 0  # the deadline is 20 s away
+    second.refresh_from_db()
+    assert second.status == Status.SCHEDULED
+
+    _expire(first)
+    summary = failover_sweep()
+
+    second.refresh_from_db()
+    assert (summary.claimed, summary.triggered) == (1, 1)
+    assert second.status == Status.READY
+    assert second.triggered_at is not None
+    assert second.failover_deadline is None  # the last hop has nothing to fail over to
+    assert list(second.events.values_list("status", "source")) == [("Scheduled", "api"), ("Ready", "failover")]
+    assert failover_sweep().claimed == 0  # fired once
+
+
+def test_a_delivered_report_before_the_deadline_prevents_failover(auth_client, accounts):
+    first, second = _chain(auth_client, accounts)
+    _mark_sent(first)
+
+    message_transition(message=first, status=Status.DELIVERED, source="provider")
+    _expire(first)  # even a deadline that has passed by now no longer counts
+
+    first.refresh_from_db()
+    assert first.failover_deadline is None
+    assert failover_sweep().claimed == 0
+    second.refresh_from_db()
+    assert second.status == Status.CANCELLED
+    assert second.triggered_at is None
+
+
+def test_read_satisfies_delivered(auth_client, accounts):
+    first, second = _chain(auth_client, accounts)
+    _mark_sent(first)
+
+    message_transition(message=first, status=Status.READ, source="provider")
+
+    second.refresh_from_db()
+    assert second.status == Status.CANCELLED
+
+
+def test_a_sent_hop_does_not_satisfy_delivered(auth_client, accounts):
+    first, second = _chain(auth_client, accounts)
+    Message.objects.filter(id=first.id).update(status=Status.SENDING)
+    first.refresh_from_db()
+
+    message_transition(message=first, status=Status.SENT, source="dispatch", from_statuses=[Status.SENDING])
+
+    second.refresh_from_db()
+    assert second.status == Status.SCHEDULED
+
+
+def test_wanted_status_sent_is_satisfied_by_sent(auth_client, accounts):
+    first, second = _chain(auth_client, accounts, wanted="Sent")
+    Message.objects.filter(id=first.id).update(status=Status.SENDING)
+    first.refresh_from_db()
+
+    message_transition(message=first, status=Status.SENT, source="dispatch", from_statuses=[Status.SENDING])
+
+    second.refresh_from_db()
+    assert second.status == Status.CANCELLED
+
+
+def test_a_failed_first_hop_triggers_the_second_at_once(auth_client, accounts):
+    first, second = _chain(auth_client, accounts)
+    _mark_sent(first)
+
+    message_transition(message=first, status=Status.FAILED, source="provider", error_code="131026")
+
+    second.refresh_from_db()
+    assert second.status == Status.READY
+    first.refresh_from_db()
+    assert first.failover_deadline is None
+    assert failover_sweep().claimed == 0
+
+
+def test_three_hop_chain_walks_hop_by_hop(auth_client):
+    accounts = [
+        TrafficAccountFactory(customer=auth_client.customer, channel="whatsapp"),
+        TrafficAccountFactory(customer=auth_client.customer, channel="viber"),
+        TrafficAccountFactory(customer=auth_client.customer, channel="sms"),
+    ]
+    first, second, third = _chain(auth_client, accounts, timeout=30)
+    _mark_sent(first)
+
+    _expire(first)
+    failover_sweep()
+    second.refresh_from_db()
+    third.refresh_from_db()
+    assert (second.status, third.status) == (Status.READY, Status.SCHEDULED)
+    assert second.failover_deadline is not None  # the middle hop has its own timeout
+    assert timedelta(seconds=29) < second.failover_deadline - second.triggered_at <= timedelta(seconds=30)
+
+    _mark_sent(second)
+    _expire(second)
+    failover_sweep()
+    third.refresh_from_db()
+    assert third.status == Status.READY
+
+    body = auth_client.get(f"/api/v1/Message/{first.id}").json()
+    assert [h["deliveryStatus"] for h in body["failover"]["hops"]] == ["Sent", "Sent", "Ready"]
+    assert body["failover"]["outcome"] == "Pending"
+
+
+def test_failover_inside_sendbulk(auth_client, accounts):
+    chains = _chain(auth_client, accounts, destinations=[f"+4179000000{i}" for i in range(5)])
+    Message.objects.filter(id__in=[c[0].id for c in chains]).update(
+        status=Status.SENT, failover_deadline=timezone.now() - timedelta(seconds=1)
+    )
+    message_transition(message=Message.objects.get(id=chains[0][0].id), status=Status.DELIVERED, source="provider")
+
+    summary = failover_sweep()
+
+    assert summary.claimed == 4
+    statuses = [Message.objects.get(id=c[1].id).status for c in chains]
+    assert statuses == [Status.CANCELLED] + [Status.READY] * 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_sweepers_fire_each_hop_exactly_once(auth_client, accounts):
+    count = 300
+    chains = _chain(auth_client, accounts, destinations=[f"+417900{i:05d}" for i in range(count)])
+    Message.objects.filter(id__in=[c[0].id for c in chains]).update(
+        status=Status.SENT, failover_deadline=timezone.now() - timedelta(seconds=1)
+    )
+    results = []
+    barrier = threading.Barrier(2)
+
+    def sweep() -> None:
+        try:
+            barrier.wait()
+            results.append(failover_sweep(batch=25))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sum(r.triggered for r in results) == count
+    assert sum(r.claimed for r in results) == count
+    second_hops = [c[1].id for c in chains]
+    assert Message.objects.filter(id__in=second_hops, status=Status.READY).count() == count
+    assert MessageEvent.objects.filter(message_id__in=second_hops, source="failover").count() == count
+
+
+def test_purge_removes_only_never_created_messages_past_the_retention(auth_client, accounts):
+    old_chain = _chain(auth_client, accounts)
+    young_chain = _chain(
+        auth_client, [accounts[0], TrafficAccountFactory(customer=auth_client.customer, channel="sms")]
+    )
+    Message.objects.filter(id__in=[m.id for m in old_chain]).update(created_at=timezone.now() - timedelta(days=61))
+    Message.objects.filter(id__in=[m.id for m in young_chain]).update(created_at=timezone.now() - timedelta(days=59))
+
+    summary = messages_purge_untriggered()
+
+    assert summary.messages == 1
+    assert summary.events == 1
+    assert not Message.objects.filter(id=old_chain[1].id).exists()
+    assert Message.objects.filter(id=old_chain[0].id).exists()  # Created: never purged, however old
+    assert Message.objects.filter(id=young_chain[1].id).exists()  # 59 days: kept
+    assert messages_purge_untriggered().messages == 0  # re-running is safe
+
+
+def test_purge_runs_in_batches(auth_client, accounts):
+    chains = _chain(auth_client, accounts, destinations=[f"+4179000000{i}" for i in range(7)])
+    Message.objects.filter(id__in=[c[1].id for c in chains]).update(created_at=timezone.now() - timedelta(days=90))
+
+    summary = messages_purge_untriggered(batch=3)
+
+    assert summary.messages == 7
+    assert Message.objects.filter(triggered_at__isnull=True).count() == 0
