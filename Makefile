@@ -32,7 +32,6 @@ migrate: venv services
 	$(PY) manage.py migrate --noinput
 
 run: migrate
-	$(PY) manage.py provision_demo
 	$(VENV)/bin/honcho start -f Procfile
 
 test: venv services
