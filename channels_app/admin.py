@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from channels_app.models import DispatchAttempt, Message, MessageEvent, WhatsAppTemplate
+from channels_app.templates_admin import sync_selected_templates
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -68,3 +69,4 @@ class WhatsAppTemplateAdmin(admin.ModelAdmin):
     list_filter = ["status", "category", "language"]
     search_fields = ["name", "traffic_account__name"]
     readonly_fields = ["id", "provider_template_id", "created_at", "updated_at"]
+    actions = [sync_selected_templates]

@@ -3,6 +3,7 @@ spellings from the Chat API docs are both served."""
 
 from django.urls import re_path
 
+from channels_app.templates_urls import urlpatterns as templates_urlpatterns
 from channels_app.views import BulkProgressApi, MessageBulkSendApi, MessageDetailApi, MessageListApi, MessageSendApi
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -14,3 +15,5 @@ urlpatterns = [
     re_path(rf"^messages?/(?P<message_id>{UUID})$", MessageDetailApi.as_view(), name="message-detail"),
     re_path(r"^messages?$", MessageListApi.as_view(), name="message-list"),
 ]
+
+urlpatterns += templates_urlpatterns

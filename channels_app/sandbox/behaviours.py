@@ -33,6 +33,15 @@ class InvalidBehaviour(ValueError):
     pass
 
 
+def normalise_destination(value: str) -> str:
+    """A phone number without its "+", so "+4179..." and "4179..." name one destination.
+
+    Only numbers lose it: a Viber user id is base64 and may really start with "+".
+    """
+    value = value.strip()
+    return value[1:] if value.startswith("+") and value[1:].isdigit() else value
+
+
 def _number(data: Mapping[str, Any], key: str, *, minimum: float, maximum: float | None = None) -> float:
     value = data[key]
     if isinstance(value, bool) or not isinstance(value, int | float):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import requests
 
@@ -20,6 +21,11 @@ _BEHAVIOUR_FIELDS = {
     "report": "report",
     "report_delay_seconds": "reportDelaySeconds",
 }
+
+
+def _path(segment: str) -> str:
+    """One URL path segment; the sandbox decodes it back ("+" and "/" included)."""
+    return quote(segment, safe="")
 
 
 class SandboxError(RuntimeError):
@@ -101,18 +107,22 @@ class SandboxClient:
             raise TypeError(f"unknown behaviour fields: {', '.join(unknown)}")
         body = {"outcome": outcome}
         body.update({_BEHAVIOUR_FIELDS[k]: v for k, v in fields.items() if v is not None})
-        return self._call("PUT", f"behaviours/{destination.lstrip('+')}", json=body)["behaviour"]
+        return self._call("PUT", f"behaviours/{_path(destination)}", json=body)["behaviour"]
 
     def behaviour(self, destination: str) -> dict[str, Any] | None:
         try:
-            return self._call("GET", f"behaviours/{destination.lstrip('+')}")["behaviour"]
+            return self._call("GET", f"behaviours/{_path(destination)}")["behaviour"]
         except SandboxError as exc:
             if exc.status == 404:
                 return None
             raise
 
+    def behaviours(self) -> dict[str, dict[str, Any]]:
+        """Every stored behaviour by destination."""
+        return self._call("GET", "behaviours")["behaviours"]
+
     def clear_behaviour(self, destination: str) -> None:
-        self._call("DELETE", f"behaviours/{destination.lstrip('+')}")
+        self._call("DELETE", f"behaviours/{_path(destination)}")
 
     def clear_behaviours(self) -> None:
         self._call("DELETE", "behaviours")
@@ -125,7 +135,7 @@ class SandboxClient:
     ) -> dict[str, Any]:
         body = {"webhookUrl": webhook_url, "appSecret": app_secret, "wabaId": waba_id,
                 "displayPhoneNumber": display_phone_number}
-        return self._call("PUT", f"whatsapp/{phone_number_id}", json=body)["registration"]
+        return self._call("PUT", f"whatsapp/{_path(phone_number_id)}", json=body)["registration"]
 
     def register_gbm(self, *, webhook_url: str, client_token: str, agent: str = "") -> dict[str, Any]:
         body = {"webhookUrl": webhook_url, "clientToken": client_token, "agent": agent}
@@ -136,15 +146,15 @@ class SandboxClient:
         body: dict[str, Any] = {"url": url}
         if event_types is not None:
             body["event_types"] = event_types
-        return self._call("PUT", f"viber/{auth_token}", json=body)["registration"]
+        return self._call("PUT", f"viber/{_path(auth_token)}", json=body)["registration"]
 
     def register_telegram(self, bot_token: str, *, url: str, secret_token: str = "") -> dict[str, Any]:
         """What ``setWebhook`` stores."""
         body = {"url": url, "secret_token": secret_token}
-        return self._call("PUT", f"telegram/{bot_token}", json=body)["registration"]
+        return self._call("PUT", f"telegram/{_path(bot_token)}", json=body)["registration"]
 
     def registration(self, channel: str, account: str = "") -> dict[str, Any] | None:
-        path = "gbm" if channel == "gbm" else f"{channel}/{account}"
+        path = "gbm" if channel == "gbm" else f"{channel}/{_path(account)}"
         try:
             return self._call("GET", path)["registration"]
         except SandboxError as exc:

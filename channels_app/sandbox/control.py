@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from channels_app.sandbox.behaviours import InvalidBehaviour, normalise
+from channels_app.sandbox.behaviours import InvalidBehaviour, normalise, normalise_destination
 from channels_app.sandbox.config import SandboxConfig
 from channels_app.sandbox.providers import CHANNEL_ALIASES
 from channels_app.sandbox.providers.base import InboundError, Provider
@@ -64,10 +64,6 @@ def _limit(request: Request) -> int | None:
     if not raw.isdigit():
         raise ControlError(400, "limit must be a non-negative integer")
     return int(raw)
-
-
-def _destination(raw: str) -> str:
-    return raw.lstrip("+")
 
 
 # Each registration: its state kind and how a PUT body becomes the stored registration.
@@ -185,9 +181,8 @@ class ControlApi:
                 self.state.clear_behaviours()
                 return json_response(200, {"cleared": True})
             raise ControlError(405, "use GET or DELETE")
-        if len(rest) != 1:
-            raise ControlError(404, "expected /_sandbox/behaviours/{destination}")
-        destination = _destination(rest[0])
+        # Rejoined: a Viber user id is base64 and may hold a "/".
+        destination = normalise_destination("/".join(rest))
         if request.method == "PUT":
             try:
                 behaviour = normalise(_object(request), max_hang=self.config.max_hang)
@@ -232,8 +227,8 @@ class ControlApi:
             if rest:
                 raise ControlError(404, "expected /_sandbox/gbm")
             account = GBM_ACCOUNT
-        elif len(rest) == 1:
-            account = rest[0]
+        elif rest:
+            account = "/".join(rest)
         else:
             raise ControlError(404, f"expected /_sandbox/{head}/{{account}}")
         if request.method == "PUT":

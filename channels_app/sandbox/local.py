@@ -18,6 +18,7 @@ from channels_app.sandbox.app import SandboxApp
 from channels_app.sandbox.callbacks import CallbackSender
 from channels_app.sandbox.client import SandboxClient
 from channels_app.sandbox.config import SandboxConfig
+from channels_app.sandbox.state import SandboxState
 
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
@@ -53,7 +54,7 @@ class LocalSandbox:
         self.client: SandboxClient | None = None
 
     @property
-    def state(self) -> Any:
+    def state(self) -> SandboxState:
         return self.app.state
 
     def start(self) -> LocalSandbox:

@@ -17,7 +17,7 @@ from typing import Any
 
 import redis
 
-from channels_app.sandbox.behaviours import SUCCESS, Behaviour
+from channels_app.sandbox.behaviours import SUCCESS, Behaviour, normalise_destination
 from channels_app.sandbox.config import SandboxConfig
 
 # KEYS: behaviour, behaviour hits, stats, requests, due callbacks, settings.
@@ -216,7 +216,8 @@ class SandboxState:
         if channel:
             records = [r for r in records if r.get("channel") == channel]
         if destination:
-            records = [r for r in records if r.get("destination") == destination.lstrip("+")]
+            wanted = normalise_destination(destination)
+            records = [r for r in records if r.get("destination") == wanted]
         if limit is not None:
             records = records[-limit:] if limit > 0 else []
         return records
@@ -350,11 +351,17 @@ class SandboxState:
     def pending_callbacks(self) -> int:
         return int(self.redis.zcard(self.key("due")))
 
-    def log_callback(self, channel: str, entry: Mapping[str, Any], result: str) -> None:
+    def log_callbacks(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """Append callback outcomes (each with ``channel`` and ``result``) and count them."""
+        counts: dict[str, int] = {}
+        for record in records:
+            field = f"cb:{record.get('channel')}:{record.get('result')}"
+            counts[field] = counts.get(field, 0) + 1
         pipe = self.redis.pipeline(transaction=False)
-        pipe.rpush(self.key("callbacks"), json.dumps(entry, separators=(",", ":"), default=str))
+        pipe.rpush(self.key("callbacks"), *(json.dumps(r, separators=(",", ":"), default=str) for r in records))
         pipe.ltrim(self.key("callbacks"), -self.config.callback_log_limit, -1)
-        pipe.hincrby(self.key("stats"), f"cb:{channel}:{result}", 1)
+        for field, count in counts.items():
+            pipe.hincrby(self.key("stats"), field, count)
         pipe.execute()
 
     def callbacks(self, *, channel: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:

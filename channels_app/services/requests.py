@@ -22,6 +22,7 @@ from rest_framework import exceptions, status
 from accounts_app.models import Customer, TrafficAccount
 from channels_app.adapters.base import Channel
 from channels_app.content import normalise_destination, sms_encoding_and_segments, validate_content
+from channels_app.services.templates import template_check
 from channels_app.status import FAILOVER_WANTED
 from gateway.problems import ProblemException
 
@@ -160,6 +161,8 @@ def send_plan(*, customer: Customer, payload: Mapping[str, Any]) -> SendPlan:
         key, raw = given
         try:
             content = validate_content(account.channel, raw)
+            if account.channel == Channel.WHATSAPP:
+                template_check(account=account, content=content)
         except exceptions.ValidationError as exc:
             errors[key] = exc.detail
             continue
