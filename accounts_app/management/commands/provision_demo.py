@@ -66,8 +66,13 @@ def _service_account_json(token_uri: str) -> str:
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
     return json.dumps(
-        {"type": "service_account", "client_email": "demo-agent@sandbox.iam.gserviceaccount.com",
-         "private_key_id": "demo", "private_key": pem, "token_uri": token_uri}
+        {
+            "type": "service_account",
+            "client_email": "demo-agent@sandbox.iam.gserviceaccount.com",
+            "private_key_id": "demo",
+            "private_key": pem,
+            "token_uri": token_uri,
+        }
     )
 
 
@@ -75,8 +80,11 @@ class Command(BaseCommand):
     help = "Create the demo customer and one sandbox traffic account per channel (development only)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--register-webhooks", action="store_true",
-                            help="Point the sandbox's callbacks at this gateway (waits for the sandbox).")
+        parser.add_argument(
+            "--register-webhooks",
+            action="store_true",
+            help="Point the sandbox's callbacks at this gateway (waits for the sandbox).",
+        )
         parser.add_argument("--wait-for-sandbox", type=float, default=60.0, metavar="SECONDS")
 
     def handle(self, *args: Any, register_webhooks: bool, wait_for_sandbox: float, **options: Any) -> None:
@@ -92,9 +100,14 @@ class Command(BaseCommand):
             TrafficAccount.objects.get_or_create(
                 id=spec["id"],
                 defaults={
-                    "customer": customer, "name": spec["name"], "channel": channel, "credentials": credentials,
-                    "base_url": settings.SANDBOX_URL, "sender": spec.get("sender", ""),
-                    "display_name": spec["name"], "phone_number": spec.get("phone_number", ""),
+                    "customer": customer,
+                    "name": spec["name"],
+                    "channel": channel,
+                    "credentials": credentials,
+                    "base_url": settings.SANDBOX_URL,
+                    "sender": spec.get("sender", ""),
+                    "display_name": spec["name"],
+                    "phone_number": spec.get("phone_number", ""),
                 },
             )
         self.stdout.write(f"demo customer {DEMO_EMAIL} / {DEMO_PASSWORD}")
@@ -117,11 +130,15 @@ class Command(BaseCommand):
                     raise CommandError(f"the sandbox at {settings.SANDBOX_URL} did not answer") from exc
                 time.sleep(0.5)
         base = settings.PUBLIC_BASE_URL
-        accounts = {a.channel: a for a in TrafficAccount.objects.filter(id__in=[s["id"] for s in DEMO_ACCOUNTS.values()])}
+        accounts = {
+            a.channel: a for a in TrafficAccount.objects.filter(id__in=[s["id"] for s in DEMO_ACCOUNTS.values()])
+        }
         whatsapp = accounts["whatsapp"]
         sandbox.register_whatsapp(
-            whatsapp.credentials["phone_number_id"], webhook_url=f"{base}/callbacks/whatsapp/{whatsapp.id}",
-            app_secret=whatsapp.credentials["app_secret"], waba_id=whatsapp.credentials["waba_id"],
+            whatsapp.credentials["phone_number_id"],
+            webhook_url=f"{base}/callbacks/whatsapp/{whatsapp.id}",
+            app_secret=whatsapp.credentials["app_secret"],
+            waba_id=whatsapp.credentials["waba_id"],
             display_phone_number=whatsapp.phone_number,
         )
         gbm = accounts["gbm"]
