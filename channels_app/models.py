@@ -193,3 +193,23 @@ class WhatsAppTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} [{self.language}] {self.status}"
+
+
+class IdempotencyRecord(models.Model):
+    """What a send answered for a client's ``Idempotency-Key``, so a retried request is answered
+    the same way instead of sending again. Kept for IDEMPOTENCY_KEY_TTL_HOURS."""
+
+    id = models.BigAutoField(primary_key=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)  # null while in progress
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["customer", "key"], name="idempotency_key_per_customer")]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.key}"

@@ -9,6 +9,7 @@ from celery import shared_task
 
 from channels_app.services.dispatch import messages_dispatch
 from channels_app.services.failover import failover_sweep
+from channels_app.services.idempotency import idempotency_records_expire
 from channels_app.services.purge import messages_purge_untriggered
 from channels_app.services.sweeper import dispatch_sweep
 from gateway.locks import single_flight
@@ -43,3 +44,9 @@ def sweep_failover() -> None:
 def purge_untriggered() -> None:
     summary = messages_purge_untriggered()
     logger.info("purge: deleted %d never-Created messages and %d events", summary.messages, summary.events)
+
+
+@shared_task(name="channels.expire_idempotency_records", ignore_result=True)
+@single_flight("expire_idempotency_records", ttl_seconds=600)
+def expire_idempotency_records() -> None:
+    logger.info("idempotency: removed %d expired records", idempotency_records_expire())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
@@ -14,7 +15,8 @@ from rest_framework.views import APIView
 
 from channels_app import selectors
 from channels_app.representations import message_detail_json, message_json
-from channels_app.services.sending import message_send, message_send_bulk
+from channels_app.services.idempotency import idempotent
+from channels_app.services.sending import BulkResult, message_send, message_send_bulk
 from channels_app.status import Status
 
 SEND_EXAMPLES = [
@@ -72,6 +74,26 @@ SEND_EXAMPLES = [
 ]
 
 
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Retrying with the same key and body answers the first response instead of sending again (24 h).",
+)
+
+
+def _idempotent_response(request: Request, work: Callable[[], tuple[int, Any]]) -> Response:
+    status_code, body = idempotent(
+        customer=request.user,
+        key=request.headers.get("Idempotency-Key"),
+        path=request.path_info,
+        payload=request.data,
+        work=work,
+    )
+    return Response(body, status=status_code)
+
+
 class _AnyObject(serializers.DictField):
     """Documented as a free-form object: the channel objects are validated by the service."""
 
@@ -96,6 +118,7 @@ class MessageSendApi(APIView):
     @extend_schema(
         tags=["Message"],
         summary="Send one message (or a failover chain)",
+        parameters=[IDEMPOTENCY_HEADER],
         request=SendRequestDoc,
         examples=SEND_EXAMPLES,
         description=(
@@ -104,16 +127,20 @@ class MessageSendApi(APIView):
         ),
     )
     def post(self, request: Request) -> Response:
-        messages = message_send(customer=request.user, payload=request.data)
-        if messages[0].failover_chain_id:
-            return Response([str(m.id) for m in messages])
-        return Response(message_json(messages[0]))
+        def work() -> tuple[int, Any]:
+            messages = message_send(customer=request.user, payload=request.data)
+            if messages[0].failover_chain_id:
+                return 200, [str(m.id) for m in messages]
+            return 200, message_json(messages[0])
+
+        return _idempotent_response(request, work)
 
 
 class MessageBulkSendApi(APIView):
     @extend_schema(
         tags=["Message"],
         summary="Send one message to many destinations",
+        parameters=[IDEMPOTENCY_HEADER],
         request=BulkRequestDoc,
         description=(
             "Up to SENDBULK_MAX_DESTINATIONS (default 100,000) destinations; more answers 413. A bulk with any "
@@ -121,21 +148,24 @@ class MessageBulkSendApi(APIView):
         ),
     )
     def post(self, request: Request) -> Response:
-        result = message_send_bulk(customer=request.user, payload=request.data)
-        return Response(
-            {
-                "bulkId": str(result.bulk_id),
-                "messages": [
-                    {
-                        "destination": e.destination,
-                        "trafficAccountId": str(e.traffic_account_id),
-                        "messageId": str(e.message_ids[0]),
-                        **({"messageIds": [str(i) for i in e.message_ids]} if len(e.message_ids) > 1 else {}),
-                    }
-                    for e in result.entries
-                ],
-            }
+        return _idempotent_response(
+            request, lambda: (200, _bulk_json(message_send_bulk(customer=request.user, payload=request.data)))
         )
+
+
+def _bulk_json(result: BulkResult) -> dict[str, Any]:
+    return {
+        "bulkId": str(result.bulk_id),
+        "messages": [
+            {
+                "destination": e.destination,
+                "trafficAccountId": str(e.traffic_account_id),
+                "messageId": str(e.message_ids[0]),
+                **({"messageIds": [str(i) for i in e.message_ids]} if len(e.message_ids) > 1 else {}),
+            }
+            for e in result.entries
+        ],
+    }
 
 
 class MessageCursorPagination(CursorPagination):

@@ -192,6 +192,7 @@ SENDBULK_MAX_DESTINATIONS = env.int("SENDBULK_MAX_DESTINATIONS", default=100_000
 STATISTICS_MAX_RANGE_DAYS = env.int("STATISTICS_MAX_RANGE_DAYS", default=93)
 
 # Housekeeping
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 PURGE_UNTRIGGERED_AFTER_DAYS = env.int("PURGE_UNTRIGGERED_AFTER_DAYS", default=60)
 
 # Celery: Redis broker; the database is the outbox, so results are not stored.
@@ -223,4 +224,5 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-dispatch": {"task": "channels.sweep_dispatch", "schedule": env.float("DISPATCH_SWEEP_SECONDS", default=1.0)},
     "sweep-failover": {"task": "channels.sweep_failover", "schedule": env.float("FAILOVER_SWEEP_SECONDS", default=0.5)},
     "purge-untriggered": {"task": "channels.purge_untriggered", "schedule": 3600.0},
+    "expire-idempotency-records": {"task": "channels.expire_idempotency_records", "schedule": 3600.0},
 }
