@@ -23,7 +23,7 @@ from channels_app.adapters.base import Channel, HttpExchange, OutboundMessage, S
 from channels_app.adapters.registry import adapter_for
 from channels_app.models import DispatchAttempt, Message
 from channels_app.ratelimit import reserve_slots
-from channels_app.services.transitions import message_transition
+from channels_app.services.transitions import message_transition, messages_mark_sent
 from channels_app.status import Status
 from webhooks_app.callback_tokens import callback_url_with_token, issue_callback_token
 
@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 # tolerance absorbs the few milliseconds between taking the chunk's start time and reserving.
 MAX_INLINE_WAIT_SECONDS = 1.0
 SLOT_TOLERANCE_SECONDS = 0.05
+RECORD_BATCH = 25
+RECORD_INTERVAL_SECONDS = 0.05
 
 # The table name is ours; every value is a parameter.
 _CLAIM_SQL = (
@@ -68,10 +70,10 @@ def _callback_url(message: Message) -> str | None:
     return callback_url_with_token(f"{settings.PUBLIC_BASE_URL}/callbacks/sms/dlr", token)
 
 
-def _record_attempt(
+def _attempt_row(
     message: Message, started: datetime, outcome: str, exchange: HttpExchange | None, error: str
-) -> None:
-    DispatchAttempt.objects.create(
+) -> DispatchAttempt:
+    return DispatchAttempt(
         message_id=message.id,
         number=message.attempts,
         started_at=started,
@@ -104,28 +106,6 @@ def _defer(message: Message, slot_at: datetime) -> None:
         attempts=max(0, message.attempts - 1),
         updated_at=timezone.now(),
     )
-
-
-def _on_success(message: Message, result: SendResult) -> None:
-    moved = message_transition(
-        message=message,
-        status=Status.SENT,
-        source="dispatch",
-        from_statuses=[Status.SENDING],
-        extra_fields={
-            "provider_message_id": result.provider_message_id[:191],
-            "claimed_at": None,
-            "rate_slot_at": None,
-            "error_code": "",
-            "error_text": "",
-        },
-        detail={"providerMessageId": result.provider_message_id},
-    )
-    if not moved:
-        # A report overtook the send response (fast DLR): keep its status, store the id.
-        Message.objects.filter(id=message.id, provider_message_id="").update(
-            provider_message_id=result.provider_message_id[:191], claimed_at=None
-        )
 
 
 def _on_failure(message: Message, error: SendError) -> None:
@@ -163,23 +143,54 @@ def _on_failure(message: Message, error: SendError) -> None:
     )
 
 
-def message_dispatch(message: Message) -> None:
-    """Send one claimed message through its adapter and record the outcome."""
-    account = message.traffic_account
+@dataclass
+class Outcome:
+    message: Message
+    started: datetime
+    result: SendResult | None = None
+    error: SendError | None = None
+
+
+def message_send_once(message: Message) -> Outcome:
+    """Call the provider for one claimed message. Writes nothing: outcomes are recorded in
+    batches by ``outcomes_record``."""
     outbound = OutboundMessage(
         id=message.id, destination=message.destination, content=message.content, callback_url=_callback_url(message)
     )
     started = timezone.now()
     try:
-        result = adapter_for(account.provider_account()).send(outbound)
+        result = adapter_for(message.traffic_account.provider_account()).send(outbound)
     except SendError as error:
-        with transaction.atomic():
-            _record_attempt(message, started, error.kind, error.exchange, f"{error.code}: {error.text}")
-            _on_failure(message, error)
+        return Outcome(message=message, started=started, error=error)
+    return Outcome(message=message, started=started, result=result)
+
+
+def outcomes_record(outcomes: list[Outcome]) -> None:
+    """Attempts in one insert, successes in one update; failures (rare) one by one."""
+    if not outcomes:
         return
     with transaction.atomic():
-        _record_attempt(message, started, "sent", result.exchange, "")
-        _on_success(message, result)
+        DispatchAttempt.objects.bulk_create(
+            [
+                _attempt_row(o.message, o.started, "sent", o.result.exchange, "")
+                if o.result
+                else _attempt_row(
+                    o.message, o.started, o.error.kind, o.error.exchange, f"{o.error.code}: {o.error.text}"
+                )
+                for o in outcomes
+            ]
+        )
+        messages_mark_sent(
+            accepted=[(o.message, o.result.provider_message_id, o.started) for o in outcomes if o.result is not None]
+        )
+        for outcome in outcomes:
+            if outcome.error is not None:
+                _on_failure(outcome.message, outcome.error)
+
+
+def message_dispatch(message: Message) -> None:
+    """Send one claimed message and record the outcome."""
+    outcomes_record([message_send_once(message)])
 
 
 @dataclass
@@ -216,13 +227,20 @@ def messages_dispatch(message_ids: list[uuid.UUID]) -> DispatchSummary:
                 summary.deferred += 1
             else:
                 to_send.append((message, slot))
+        pending: list[Outcome] = []
+        flushed_at = time.monotonic()
         for message, slot in to_send:
             if slot is not None and slot > time.time():
                 time.sleep(slot - time.time())
             try:
-                message_dispatch(message)
+                pending.append(message_send_once(message))
             except Exception:
                 # Leave it Sending: the lease expires and the sweeper retries it. One bad message
                 # must not stop the rest of the chunk.
                 logger.exception("dispatch of message %s crashed", message.id)
+            # Record in small batches: fewer statements, yet statuses stay fresh for reports.
+            if len(pending) >= RECORD_BATCH or time.monotonic() - flushed_at > RECORD_INTERVAL_SECONDS:
+                outcomes_record(pending)
+                pending, flushed_at = [], time.monotonic()
+        outcomes_record(pending)
     return summary

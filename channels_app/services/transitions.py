@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from channels_app.models import Message, MessageEvent
 from channels_app.signals import message_status_changed
-from channels_app.status import RANK, Status, report_applies
+from channels_app.status import Status, report_applies
 
 _TIMESTAMP_FIELD = {
     Status.SENT: "sent_at",
@@ -74,5 +74,53 @@ def message_transition(
     return True
 
 
-def outranks(current: str, other: str) -> bool:
-    return RANK.get(current, -1) > RANK.get(other, -1)
+# The table name is ours; every value is a parameter.
+_MARK_SENT_SQL = (
+    f"UPDATE {Message._meta.db_table} m SET status = %s, sent_at = v.sent_at, provider_message_id = v.pid,"  # noqa: S608
+    " claimed_at = NULL, rate_slot_at = NULL, error_code = '', error_text = '', updated_at = %s"
+    " FROM (SELECT unnest(%s::uuid[]) AS id, unnest(%s::text[]) AS pid, unnest(%s::timestamptz[]) AS sent_at) v"
+    " WHERE m.id = v.id AND m.status = %s RETURNING m.id"
+)
+_KEEP_PROVIDER_ID_SQL = (
+    f"UPDATE {Message._meta.db_table} m SET provider_message_id = v.pid, claimed_at = NULL"  # noqa: S608
+    " FROM (SELECT unnest(%s::uuid[]) AS id, unnest(%s::text[]) AS pid) v"
+    " WHERE m.id = v.id AND m.provider_message_id = ''"
+)
+
+
+def messages_mark_sent(*, accepted: list[tuple[Message, str, datetime]]) -> int:
+    """``Sending -> Sent`` for many messages in three statements, with the same rules as
+    ``message_transition``: only claimed messages move, each move appends its event and is
+    announced. A message a fast report already moved on keeps that status and gets its provider id.
+    """
+    if not accepted:
+        return 0
+    now = timezone.now()
+    ids = [str(m.id) for m, _, _ in accepted]
+    provider_ids = [pid[:191] for _, pid, _ in accepted]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            _MARK_SENT_SQL, [Status.SENT, now, ids, provider_ids, [t for _, _, t in accepted], Status.SENDING]
+        )
+        moved = {row[0] for row in cursor.fetchall()}
+        overtaken = [(i, p) for (m, p, _), i in zip(accepted, ids, strict=True) if m.id not in moved]
+        if overtaken:
+            cursor.execute(_KEEP_PROVIDER_ID_SQL, [[i for i, _ in overtaken], [p for _, p in overtaken]])
+        MessageEvent.objects.bulk_create(
+            [
+                MessageEvent(
+                    message_id=m.id,
+                    status=Status.SENT,
+                    occurred_at=t,
+                    source="dispatch",
+                    detail={"providerMessageId": pid},
+                )
+                for m, pid, t in accepted
+                if m.id in moved
+            ]
+        )
+        for message, pid, sent_at in accepted:
+            if message.id in moved:
+                message.status, message.provider_message_id, message.sent_at = Status.SENT, pid, sent_at
+                message_status_changed.send(sender=Message, message=message, status=Status.SENT, occurred_at=sent_at)
+    return len(moved)
