@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 
+from accounts_app.admin_actions import register_provider_webhook
 from accounts_app.models import CHANNEL_CREDENTIAL_KEYS, Customer, TrafficAccount
 
 ALL_CREDENTIAL_KEYS = sorted({key for keys in CHANNEL_CREDENTIAL_KEYS.values() for key in keys})
@@ -84,6 +85,7 @@ class TrafficAccountAdmin(admin.ModelAdmin):
     search_fields = ["name", "customer__email", "id"]
     readonly_fields = ["id", "created_at", "updated_at", "credentials_set"]
     autocomplete_fields = ["customer"]
+    actions = [register_provider_webhook]
 
     @admin.display(description="Credentials (masked)")
     def credentials_set(self, obj: TrafficAccount) -> str:

@@ -93,8 +93,9 @@ def _report_target(account: TrafficAccount, event: StatusEvent) -> Message | Non
         lookup |= Q(provider_message_id=event.provider_message_id[:_PROVIDER_ID_MAX]) & ~Q(provider_message_id="")
     if not lookup:
         return None
+    # Postgres answers this with a BitmapOr of the primary key and ``msg_provider_id``.
     candidates = list(
-        Message.objects.filter(lookup, traffic_account=account, direction=Message.OUTBOUND)[:2]
+        Message.objects.filter(lookup, traffic_account=account, direction=Message.OUTBOUND).order_by()[:2]
     )
     for candidate in candidates:
         if candidate.id == event.message_id:

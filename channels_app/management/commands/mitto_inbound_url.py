@@ -51,6 +51,6 @@ class Command(BaseCommand):
         self.stdout.write(url)
         expires = timezone.now() + timedelta(days=days)
         self.stderr.write(
-            f"Valid until {expires:%Y-%m-%d %H:%M} UTC, and only while the key that signed it is listed "
-            "first or later in MITTO_INBOUND_SIGNING_KEYS."
+            f"Valid until {expires:%Y-%m-%d %H:%M} UTC, and only while the key that signed it (the first of "
+            "MITTO_INBOUND_SIGNING_KEYS) stays listed there."
         )

@@ -1,0 +1,337 @@
+"""Mitto SMS callbacks: delivery reports and two-way SMS, authenticated only by our URL tokens."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import jwt
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from channels_app.models import Conversation, Message, MessageEvent
+from channels_app.signals import inbound_message_received
+from channels_app.status import Status
+from tests.factories import TrafficAccountFactory
+from tests.webhooks_app.callbacks.helpers import (
+    fixture_bytes,
+    fixture_json,
+    row_counts,
+    sent_message,
+    statuses,
+)
+from webhooks_app.callback_tokens import issue_callback_token
+
+pytestmark = pytest.mark.django_db
+
+DLR_KEY = "test-dlr-key-0123456789abcdef0123456789abcdef"
+OLD_DLR_KEY = "test-old-dlr-key-0123456789abcdef0123456789ab"
+INBOUND_KEY = "test-inbound-key-0123456789abcdef0123456789a"
+MITTO_ID = fixture_json("mitto_sms", "dlr_delivered")["messageId"]
+DLR_URL = "/callbacks/sms/dlr"
+INBOUND_URL = "/callbacks/sms/inbound"
+
+
+@pytest.fixture(autouse=True)
+def _keys(settings):
+    settings.MITTO_DLR_SIGNING_KEYS = [DLR_KEY]
+    settings.MITTO_INBOUND_SIGNING_KEYS = [INBOUND_KEY]
+    settings.CALLBACK_TOKEN_LIFETIME_SECONDS = 600
+
+
+@pytest.fixture
+def account():
+    return TrafficAccountFactory(channel="sms")
+
+
+@pytest.fixture
+def message(account):
+    return sent_message(account, destination="+41751231234", provider_message_id=MITTO_ID)
+
+
+def dlr_token(message: Message) -> str:
+    return issue_callback_token(subject=str(message.id), purpose="dlr")
+
+
+def post_dlr(client: Client, token: str, fixture: str = "dlr_delivered", body: bytes | None = None):
+    return client.post(
+        f"{DLR_URL}?token={token}",
+        data=body if body is not None else fixture_bytes("mitto_sms", fixture),
+        content_type="application/json",
+    )
+
+
+def _signed_with(key: str, *, subject: str, purpose: str, lifetime: int = 600) -> str:
+    now = int(time.time())
+    claims = {"sub": subject, "pur": purpose, "iat": now, "nbf": now, "exp": now + lifetime}
+    return jwt.encode(claims, key, algorithm="HS256")
+
+
+# ---- delivery reports ----------------------------------------------------------------------
+
+
+def test_a_genuine_dlr_delivers_the_message_of_its_token(client, message):
+    response = post_dlr(client, dlr_token(message))
+
+    assert response.status_code == 200
+    message.refresh_from_db()
+    assert message.status == Status.DELIVERED
+    assert message.delivered_at is not None
+    event = MessageEvent.objects.get(message=message, status=Status.DELIVERED)
+    assert event.source == "provider"
+    assert event.detail["raw"]["status"] == "DELIVRD"
+
+
+def test_a_dlr_by_get_query_is_accepted_too(client, message):
+    response = client.get(DLR_URL, {"token": dlr_token(message), "messageId": MITTO_ID, "status": "DELIVRD"})
+
+    assert response.status_code == 200
+    message.refresh_from_db()
+    assert message.status == Status.DELIVERED
+
+
+def test_an_undelivered_dlr_fails_the_message_with_its_error_code(client, message):
+    response = post_dlr(client, dlr_token(message), "dlr_undelivered")
+
+    assert response.status_code == 200
+    message.refresh_from_db()
+    assert (message.status, message.error_code, message.error_text) == (Status.FAILED, "034", "UNDELIV")
+
+
+def test_a_duplicate_dlr_records_one_event(client, message):
+    token = dlr_token(message)
+
+    first = post_dlr(client, token)
+    second = post_dlr(client, token)
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert statuses(message) == [Status.DELIVERED]
+
+
+def test_a_late_accepted_dlr_does_not_undo_delivery(client, message):
+    token = dlr_token(message)
+
+    post_dlr(client, token, "dlr_delivered")
+    response = post_dlr(client, token, "dlr_accepted")
+
+    assert response.status_code == 200
+    message.refresh_from_db()
+    assert message.status == Status.DELIVERED
+    assert statuses(message) == [Status.DELIVERED]
+
+
+def test_a_dlr_that_overtakes_the_send_response_still_applies(client, account):
+    # given: dispatch has claimed the message but not yet stored Mitto's id
+    message = sent_message(account, destination="+41751231234", status=Status.SENDING)
+
+    response = post_dlr(client, dlr_token(message))
+
+    assert response.status_code == 200
+    message.refresh_from_db()
+    assert message.status == Status.DELIVERED
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        pytest.param(lambda m: _signed_with("not-our-key-0123456789abcdef0123", subject=str(m.id), purpose="dlr"),
+                     id="forged"),
+        pytest.param(lambda m: _signed_with(DLR_KEY, subject=str(m.id), purpose="dlr", lifetime=-10), id="expired"),
+        pytest.param(lambda m: _signed_with(DLR_KEY, subject=str(m.id), purpose="inbound"), id="other-purpose"),
+        pytest.param(lambda m: issue_callback_token(subject=str(m.id), purpose="dlr") + "x", id="truncated-sig"),
+        pytest.param(lambda m: "", id="missing"),
+    ],
+)
+def test_a_dlr_without_a_genuine_token_is_refused_before_any_query(
+    client, message, token, django_assert_num_queries
+):
+    before = row_counts()
+    bad_token = token(message)
+
+    with django_assert_num_queries(0):
+        response = post_dlr(client, bad_token)
+
+    assert response.status_code == 401
+    assert row_counts() == before
+    message.refresh_from_db()
+    assert message.status == Status.SENT
+
+
+def test_a_token_cannot_report_on_another_providers_message(client, message):
+    # given: a genuine DLR URL of one message, replayed with another message's Mitto id
+    before = row_counts()
+
+    response = post_dlr(client, dlr_token(message), "dlr_other_message")
+
+    assert response.status_code == 403
+    assert row_counts() == before
+    message.refresh_from_db()
+    assert message.status == Status.SENT
+
+
+def test_key_rotation_keeps_old_tokens_valid_only_while_the_old_key_is_listed(client, settings, message):
+    settings.MITTO_DLR_SIGNING_KEYS = [OLD_DLR_KEY]
+    old_token = dlr_token(message)
+
+    settings.MITTO_DLR_SIGNING_KEYS = [DLR_KEY]
+    assert post_dlr(client, old_token).status_code == 401
+    assert statuses(message) == []
+
+    settings.MITTO_DLR_SIGNING_KEYS = [DLR_KEY, OLD_DLR_KEY]
+    assert post_dlr(client, old_token).status_code == 200
+    assert statuses(message) == [Status.DELIVERED]
+
+
+def test_a_token_for_a_message_that_no_longer_exists_is_not_found(client, message):
+    token = dlr_token(message)
+    message.delete()
+
+    assert post_dlr(client, token).status_code == 404
+
+
+def test_a_dlr_for_an_inactive_account_is_not_found(client, account, message):
+    account.is_active = False
+    account.save()
+
+    response = post_dlr(client, dlr_token(message))
+
+    assert response.status_code == 404
+    message.refresh_from_db()
+    assert message.status == Status.SENT
+
+
+def test_a_malformed_dlr_with_a_genuine_token_is_a_bad_request(client, message):
+    before = row_counts()
+
+    response = post_dlr(client, dlr_token(message), body=b'{"messageId": "715118ef", "status": ')
+
+    assert response.status_code == 400
+    assert row_counts() == before
+
+
+def test_the_endpoint_needs_no_csrf_token(message):
+    client = Client(enforce_csrf_checks=True)
+
+    assert post_dlr(client, dlr_token(message)).status_code == 200
+
+
+# ---- two-way SMS ------------------------------------------------------------------------
+
+
+def inbound_token(account) -> str:
+    return issue_callback_token(subject=str(account.id), purpose="inbound")
+
+
+def post_inbound(client: Client, token: str, body: bytes | None = None):
+    return client.post(
+        f"{INBOUND_URL}?token={token}",
+        data=body if body is not None else fixture_bytes("mitto_sms", "inbound"),
+        content_type="application/json",
+    )
+
+
+def test_an_inbound_sms_joins_a_new_conversation_once(client, account):
+    received = []
+
+    def listener(sender, message, **kwargs):
+        received.append(message.id)
+
+    inbound_message_received.connect(listener)
+    try:
+        first = post_inbound(client, inbound_token(account))
+        counts_after_first = row_counts()
+        again = post_inbound(client, inbound_token(account))
+    finally:
+        inbound_message_received.disconnect(listener)
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert row_counts() == counts_after_first
+    message = Message.objects.get(traffic_account=account, direction=Message.INBOUND)
+    assert received == [message.id]
+    assert message.status == Status.RECEIVED
+    assert message.destination == "+41791234567"
+    assert message.content == {"type": "text", "text": "STOP promotions please"}
+    assert message.provider_message_id == "b3e1f0d2-7c4a-4e59-9d1b-0a8f6c2e4d17"
+    assert message.customer_id == account.customer_id
+    assert statuses(message) == [Status.RECEIVED]
+    conversation = Conversation.objects.get(traffic_account=account, user_identifier="+41791234567")
+    assert message.conversation == conversation
+    assert conversation.last_message_at is not None
+    assert sorted(conversation.participants.values_list("role", "phone_number")) == [
+        ("agent", ""),
+        ("user", "+41791234567"),
+    ]
+
+
+def test_an_inbound_sms_by_get_query_is_stored(client, account):
+    response = client.get(
+        INBOUND_URL, {"token": inbound_token(account), "from": "41791234567", "text": "hello", "id": "mitto-in-1"}
+    )
+
+    assert response.status_code == 200
+    assert Message.objects.get(traffic_account=account, provider_message_id="mitto-in-1").content["text"] == "hello"
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        pytest.param(lambda a: _signed_with("not-our-key-0123456789abcdef0123", subject=str(a.id), purpose="inbound"),
+                     id="forged"),
+        pytest.param(lambda a: _signed_with(INBOUND_KEY, subject=str(a.id), purpose="inbound", lifetime=-10),
+                     id="expired"),
+        pytest.param(lambda a: _signed_with(DLR_KEY, subject=str(a.id), purpose="dlr"), id="dlr-token"),
+    ],
+)
+def test_an_inbound_sms_without_a_genuine_token_is_refused(client, account, token, django_assert_num_queries):
+    before = row_counts()
+    bad_token = token(account)
+
+    with django_assert_num_queries(0):
+        response = post_inbound(client, bad_token)
+
+    assert response.status_code == 401
+    assert row_counts() == before
+
+
+def test_an_inbound_token_of_another_channels_account_is_not_found(client):
+    whatsapp = TrafficAccountFactory(channel="whatsapp")
+    before = row_counts()
+
+    response = post_inbound(client, inbound_token(whatsapp))
+
+    assert response.status_code == 404
+    assert row_counts() == before
+
+
+def test_an_inbound_sms_without_a_sender_is_a_bad_request(client, account):
+    response = post_inbound(client, inbound_token(account), body=b'{"text": "who am I"}')
+
+    assert response.status_code == 400
+    assert not Message.objects.filter(traffic_account=account).exists()
+
+
+# ---- the two-way URL for Mitto ----------------------------------------------------------------
+
+
+def test_mitto_inbound_url_prints_a_working_long_lived_url(client, account, capsys):
+    call_command("mitto_inbound_url", "--traffic-account", str(account.id), "--lifetime-days", "400")
+
+    url = capsys.readouterr().out.strip()
+    parts = urlsplit(url)
+    assert parts.path == INBOUND_URL
+    token = parse_qs(parts.query)["token"][0]
+    claims = jwt.decode(token, INBOUND_KEY, algorithms=["HS256"])
+    assert claims["sub"] == str(account.id)
+    assert claims["exp"] - claims["iat"] == 400 * 24 * 3600
+    response = client.post(f"{parts.path}?{parts.query}", fixture_bytes("mitto_sms", "inbound"),
+                           content_type="application/json")
+    assert response.status_code == 200
+    assert Message.objects.filter(traffic_account=account, direction=Message.INBOUND).count() == 1
+
+
+def test_mitto_inbound_url_refuses_other_channels():
+    viber = TrafficAccountFactory(channel="viber")
+
+    with pytest.raises(CommandError, match="SMS accounts only"):
+        call_command("mitto_inbound_url", "--traffic-account", str(viber.id))

@@ -1,0 +1,17 @@
+"""Which traffic account a callback is addressed to (by the id in its path or ``?ta=``)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from accounts_app.models import TrafficAccount
+
+
+def callback_account(raw_id: str | None, *, channel: str) -> TrafficAccount | None:
+    """The active account of ``channel`` with that id; ``None`` for anything else, so an
+    unknown, inactive or other-channel account is indistinguishable to the caller."""
+    try:
+        account_id = UUID(str(raw_id))
+    except ValueError:
+        return None
+    return TrafficAccount.objects.filter(id=account_id, channel=channel, is_active=True).first()

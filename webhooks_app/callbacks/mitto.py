@@ -1,0 +1,82 @@
+"""Mitto SMS delivery reports and forwarded two-way SMS.
+
+Mitto signs nothing, so the token in our callback URL is the whole of the authentication and is
+checked before the database is touched: a forged, expired or wrong-purpose token costs the
+caller a 401 and us no query. A DLR token names the one message it was issued for; the report's
+own ``messageId`` is attacker-controlled, so it may only confirm what is stored, never choose
+the message (403 when it contradicts the stored provider id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from uuid import UUID
+
+from django.http import HttpRequest, HttpResponse
+
+from channels_app.adapters.base import CallbackRejected, Channel, StatusEvent
+from channels_app.adapters.mitto_sms import MittoSmsAdapter
+from channels_app.models import Message
+from webhooks_app.callbacks.accounts import callback_account
+from webhooks_app.callbacks.http import callback_request, not_found, rejected
+from webhooks_app.callbacks.processing import log_rejection, parse_and_apply
+
+
+def _reported_message(message_id: UUID) -> Message | None:
+    """The outbound SMS the token was issued for, with its account, if both are still in use."""
+    message = (
+        Message.objects.select_related("traffic_account")
+        .filter(id=message_id, direction=Message.OUTBOUND)
+        .first()
+    )
+    if message is None:
+        return None
+    account = message.traffic_account
+    if not account.is_active or account.channel != Channel.SMS:
+        return None
+    return message
+
+
+def _same_provider_message(message: Message) -> Callable[[Sequence[object]], None]:
+    """A check that every report confirms the provider id already stored for the message."""
+
+    def check(events: Sequence[object]) -> None:
+        stored = message.provider_message_id
+        for event in events:
+            if isinstance(event, StatusEvent) and stored and event.provider_message_id != stored:
+                raise CallbackRejected("DLR messageId does not match the message of its token", status_code=403)
+
+    return check
+
+
+def mitto_dlr(request: HttpRequest) -> HttpResponse:
+    callback = callback_request(request)
+    try:
+        message_id = MittoSmsAdapter.verify_dlr(callback)
+    except CallbackRejected as error:
+        log_rejection(Channel.SMS, error)
+        return rejected(error)
+    message = _reported_message(message_id)
+    if message is None:
+        return not_found()
+    account = message.traffic_account
+    adapter = MittoSmsAdapter(account.provider_account())
+    return parse_and_apply(
+        account=account,
+        parse=lambda: adapter.parse_callback(callback),
+        check=_same_provider_message(message),
+    )
+
+
+def mitto_inbound(request: HttpRequest) -> HttpResponse:
+    callback = callback_request(request)
+    try:
+        account_id = MittoSmsAdapter.verify_inbound(callback)
+    except CallbackRejected as error:
+        log_rejection(Channel.SMS, error)
+        return rejected(error)
+    account = callback_account(str(account_id), channel=Channel.SMS)
+    if account is None:
+        return not_found()
+    adapter = MittoSmsAdapter(account.provider_account())
+    return parse_and_apply(account=account, parse=lambda: adapter.parse_inbound(callback))
