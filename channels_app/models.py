@@ -139,7 +139,8 @@ class MessageEvent(models.Model):
     detail = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        ordering = ["occurred_at", "id"]
+        # Arrival order: providers stamp whole seconds, so their times can sort before ours.
+        ordering = ["id"]
         indexes = [models.Index(fields=["message", "occurred_at"], name="event_message_time")]
 
     def __str__(self) -> str:

@@ -28,7 +28,7 @@ def message_get(*, customer: Customer, message_id: Any) -> Message:
         .select_related("traffic_account", "conversation")
         .prefetch_related(
             Prefetch("conversation__participants", queryset=Participant.objects.order_by("role")),
-            Prefetch("events", queryset=MessageEvent.objects.order_by("occurred_at", "id")),
+            Prefetch("events", queryset=MessageEvent.objects.order_by("id")),
         )
         .first()
     )

@@ -191,6 +191,18 @@ SENDBULK_MAX_DESTINATIONS = env.int("SENDBULK_MAX_DESTINATIONS", default=100_000
 
 STATISTICS_MAX_RANGE_DAYS = env.int("STATISTICS_MAX_RANGE_DAYS", default=93)
 
+# Customer webhooks
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_RETRY_FOR_SECONDS = env.int("WEBHOOK_RETRY_FOR_SECONDS", default=90_000)
+WEBHOOK_SECRET_ROTATION_SECONDS = env.int("WEBHOOK_SECRET_ROTATION_SECONDS", default=86_400)
+WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
+# Unset: loopback, link-local and cloud metadata are refused when DEBUG is off, nothing in DEBUG.
+WEBHOOK_DENIED_NETWORKS = env.list("WEBHOOK_DENIED_NETWORKS", default=None)
+WEBHOOK_CLAIM_LEASE_SECONDS = env.int("WEBHOOK_CLAIM_LEASE_SECONDS", default=120)
+WEBHOOK_REPUBLISH_AFTER_SECONDS = env.int("WEBHOOK_REPUBLISH_AFTER_SECONDS", default=60)
+WEBHOOK_POOL_SIZE = env.int("WEBHOOK_POOL_SIZE", default=32)
+WEBHOOK_ATTEMPT_RETENTION_DAYS = env.int("WEBHOOK_ATTEMPT_RETENTION_DAYS", default=30)
+
 # Housekeeping
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 PURGE_UNTRIGGERED_AFTER_DAYS = env.int("PURGE_UNTRIGGERED_AFTER_DAYS", default=60)
@@ -225,4 +237,6 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-failover": {"task": "channels.sweep_failover", "schedule": env.float("FAILOVER_SWEEP_SECONDS", default=0.5)},
     "purge-untriggered": {"task": "channels.purge_untriggered", "schedule": 3600.0},
     "expire-idempotency-records": {"task": "channels.expire_idempotency_records", "schedule": 3600.0},
+    "sweep-webhooks": {"task": "webhooks.sweep", "schedule": env.float("WEBHOOK_SWEEP_SECONDS", default=5.0)},
+    "expire-webhook-attempts": {"task": "webhooks.expire_attempts", "schedule": 3600.0},
 }

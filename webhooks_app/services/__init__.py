@@ -1,0 +1,1 @@
+"""Webhook services: subscriptions, event fan-out, signed delivery with retries, URL safety."""
