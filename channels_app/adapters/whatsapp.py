@@ -49,8 +49,21 @@ _THROTTLING_CODES = frozenset({4, 80007, 130429, 131056, 133016})
 _RETRYABLE_CODES = frozenset({1, 2, 131000, 131016})
 _CONFIG_CODES = frozenset({0, 3, 10, 190, 368, 131031, *range(200, 300)})
 _PERMANENT_CODES = frozenset(
-    {100, 131008, 131009, 131026, 131030, 131047, 131048, 131049, 131050, 131051, 131052, 131053,
-     *range(132000, 132017)}
+    {
+        100,
+        131008,
+        131009,
+        131026,
+        131030,
+        131047,
+        131048,
+        131049,
+        131050,
+        131051,
+        131052,
+        131053,
+        *range(132000, 132017),
+    }
 )
 
 _STATUSES = {"sent": "Sent", "delivered": "Delivered", "read": "Read", "played": "Read", "failed": "Failed"}
@@ -253,22 +266,36 @@ def _inbound_content(message: Mapping[str, Any]) -> dict[str, Any] | None:
     if kind == "text":
         return {"type": "text", "text": body.get("body", "")}
     if kind in _MEDIA_TYPES:
-        return _compact({
-            "type": kind, "mediaId": body.get("id"), "mimeType": body.get("mime_type"),
-            "caption": body.get("caption"), "filename": body.get("filename"),
-        })
+        return _compact(
+            {
+                "type": kind,
+                "mediaId": body.get("id"),
+                "mimeType": body.get("mime_type"),
+                "caption": body.get("caption"),
+                "filename": body.get("filename"),
+            }
+        )
     if kind == "location":
-        return _compact({
-            "type": "location", "latitude": body.get("latitude"), "longitude": body.get("longitude"),
-            "name": body.get("name"), "address": body.get("address"),
-        })
+        return _compact(
+            {
+                "type": "location",
+                "latitude": body.get("latitude"),
+                "longitude": body.get("longitude"),
+                "name": body.get("name"),
+                "address": body.get("address"),
+            }
+        )
     if kind == "interactive":
         reply = body.get(str(body.get("type")))
         if body.get("type") in ("button_reply", "list_reply") and isinstance(reply, Mapping):
-            return _compact({
-                "type": "reply", "id": reply.get("id"), "text": reply.get("title"),
-                "description": reply.get("description"),
-            })
+            return _compact(
+                {
+                    "type": "reply",
+                    "id": reply.get("id"),
+                    "text": reply.get("title"),
+                    "description": reply.get("description"),
+                }
+            )
         return None
     if kind == "button":
         return {"type": "reply", "payload": body.get("payload", ""), "text": body.get("text", "")}
@@ -402,7 +429,7 @@ class WhatsAppAdapter(ChannelAdapter):
         if not header.startswith(_SIGNATURE_PREFIX):
             raise CallbackRejected(f"missing {SIGNATURE_HEADER}")
         expected = hmac.new(app_secret.encode(), request.body, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(header[len(_SIGNATURE_PREFIX):].lower().encode(), expected.encode()):
+        if not hmac.compare_digest(header[len(_SIGNATURE_PREFIX) :].lower().encode(), expected.encode()):
             raise CallbackRejected(f"{SIGNATURE_HEADER} does not match the body")
 
     def parse_callback(self, request: CallbackRequest) -> list[WhatsAppEvent]:  # type: ignore[override]
@@ -414,7 +441,13 @@ class WhatsAppAdapter(ChannelAdapter):
         if not isinstance(payload, Mapping):
             raise ValueError("WhatsApp webhook body is not a JSON object")
         events: list[WhatsAppEvent] = []
+        own_number = str(self.account.credentials.get("phone_number_id", ""))
         for field_name, value in _changes(payload):
+            # Meta sends one app's webhooks to one URL: several numbers may share it. A change
+            # about another phone number is not this traffic account's to apply.
+            number = str((value.get("metadata") or {}).get("phone_number_id", "")) if isinstance(value, Mapping) else ""
+            if number and own_number and number != own_number:
+                continue
             if field_name == "message_template_status_update":
                 template_event = _template_status_event(value)
                 if template_event is not None:

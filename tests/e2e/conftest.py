@@ -43,16 +43,28 @@ def gateway_url(live_server, settings) -> str:
 def celery_worker(transactional_db) -> Iterator[None]:
     _purge_queues()
     with start_worker(
-        celery_app, pool="threads", concurrency=8, perform_ping_check=False, queues=QUEUES,
-        loglevel="WARNING", shutdown_timeout=30,
+        celery_app,
+        pool="threads",
+        concurrency=8,
+        perform_ping_check=False,
+        queues=QUEUES,
+        loglevel="WARNING",
+        shutdown_timeout=30,
     ):
         yield
 
 
-def wait_until(condition: Callable[[], bool], *, timeout: float, interval: float = 0.1) -> None:
+def wait_until(
+    condition: Callable[[], bool],
+    *,
+    timeout: float,
+    interval: float = 0.1,
+    describe: Callable[[], object] | None = None,
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return
         time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
+    state = f": {describe()}" if describe else ""
+    raise AssertionError(f"condition not met within {timeout} s{state}")

@@ -4,6 +4,7 @@ status -> the customer's signed webhook. And a two-hop failover when a provider 
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -11,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from django.db.models import Count
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from accounts_app.models import TrafficAccount
@@ -22,10 +24,17 @@ from tests.factories import TrafficAccountFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
+FAILOVER_BULK = int(os.environ.get("E2E_FAILOVER_BULK", "10000"))
+
 CREDENTIALS: dict[str, dict[str, str]] = {
     "sms": {"api_key": "e2e-mitto-key"},
-    "whatsapp": {"access_token": "e2e-wa-token", "phone_number_id": "900000000000001", "waba_id": "900000000000002",
-                 "app_secret": "e2e-wa-secret", "verify_token": "e2e-verify"},
+    "whatsapp": {
+        "access_token": "e2e-wa-token",
+        "phone_number_id": "900000000000001",
+        "waba_id": "900000000000002",
+        "app_secret": "e2e-wa-secret",
+        "verify_token": "e2e-verify",
+    },
     "viber": {"auth_token": "e2e-viber-token"},
     "gbm": {"access_token": "e2e-gbm-token", "client_token": "e2e-gbm-client-token"},
     "telegram": {"bot_token": "900001:e2e-telegram-token", "secret_token": "e2e-tg-secret"},
@@ -73,29 +82,45 @@ def receiver() -> Iterator[WebhookReceiver]:
 
 
 def _account(customer, channel: str, sandbox, gateway_url: str) -> TrafficAccount:
-    account = TrafficAccountFactory(customer=customer, channel=channel, base_url=sandbox.url,
-                                    credentials=dict(CREDENTIALS[channel]))
+    account = TrafficAccountFactory(
+        customer=customer, channel=channel, base_url=sandbox.url, credentials=dict(CREDENTIALS[channel])
+    )
     creds = CREDENTIALS[channel]
     if channel == "whatsapp":
-        sandbox.client.register_whatsapp(creds["phone_number_id"], webhook_url=f"{gateway_url}/callbacks/whatsapp/{account.id}",
-                                         app_secret=creds["app_secret"], waba_id=creds["waba_id"])
+        sandbox.client.register_whatsapp(
+            creds["phone_number_id"],
+            webhook_url=f"{gateway_url}/callbacks/whatsapp/{account.id}",
+            app_secret=creds["app_secret"],
+            waba_id=creds["waba_id"],
+        )
     elif channel == "gbm":
-        sandbox.client.register_gbm(webhook_url=f"{gateway_url}/callbacks/gbm/{account.id}", client_token=creds["client_token"])
+        sandbox.client.register_gbm(
+            webhook_url=f"{gateway_url}/callbacks/gbm/{account.id}", client_token=creds["client_token"]
+        )
     elif channel == "viber":
         sandbox.client.register_viber(creds["auth_token"], url=f"{gateway_url}/callbacks/viber?ta={account.id}")
     elif channel == "telegram":
-        sandbox.client.register_telegram(creds["bot_token"], url=f"{gateway_url}/callbacks/telegram?ta={account.id}",
-                                         secret_token=creds["secret_token"])
+        sandbox.client.register_telegram(
+            creds["bot_token"],
+            url=f"{gateway_url}/callbacks/telegram?ta={account.id}",
+            secret_token=creds["secret_token"],
+        )
     return account
 
 
 def _subscribe(client, receiver: WebhookReceiver, account: TrafficAccount) -> str:
-    created = client.post("/api/v1/Webhook", {"name": "ops", "url": receiver.url,
-                                              "triggers": ["Delivered", "Failed", "Read", "UserMessage"]}, format="json")
+    created = client.post(
+        "/api/v1/Webhook",
+        {"name": "ops", "url": receiver.url, "triggers": ["Delivered", "Failed", "Read", "UserMessage"]},
+        format="json",
+    )
     assert created.status_code == 201, created.json()
     webhook = created.json()
-    applied = client.post("/api/v1/WebhookTrafficAccount/ApplyWebhookForTrafficAccount",
-                          {"webhookId": webhook["id"], "trafficAccountId": str(account.id)}, format="json")
+    applied = client.post(
+        "/api/v1/WebhookTrafficAccount/ApplyWebhookForTrafficAccount",
+        {"webhookId": webhook["id"], "trafficAccountId": str(account.id)},
+        format="json",
+    )
     assert applied.status_code in (200, 201, 204), applied.content
     return webhook["secret"]
 
@@ -109,9 +134,11 @@ def test_a_message_reaches_its_final_status_and_the_signed_webhook(
     secret = _subscribe(auth_client, receiver, account)
     destination, content = SENDS[channel]
 
-    sent = auth_client.post("/api/v1/Message/send",
-                            {"trafficAccountId": str(account.id), "destination": destination, channel: content},
-                            format="json")
+    sent = auth_client.post(
+        "/api/v1/Message/send",
+        {"trafficAccountId": str(account.id), "destination": destination, channel: content},
+        format="json",
+    )
     assert sent.status_code == 200, sent.json()
     message_id = sent.json()["messageId"]
 
@@ -131,13 +158,16 @@ def test_a_message_reaches_its_final_status_and_the_signed_webhook(
     assert verified["trafficAccountId"] == str(account.id)
 
 
-def test_an_inbound_user_message_reaches_the_webhook(auth_client, sandbox, gateway_url, celery_worker, receiver, settings):
+def test_an_inbound_user_message_reaches_the_webhook(
+    auth_client, sandbox, gateway_url, celery_worker, receiver, settings
+):
     settings.WEBHOOK_DENIED_NETWORKS = []
     account = _account(auth_client.customer, "telegram", sandbox, gateway_url)
     secret = _subscribe(auth_client, receiver, account)
 
-    sandbox.client.inject_inbound("telegram", account=CREDENTIALS["telegram"]["bot_token"], sender="1861312834",
-                                  text="Where is my order?")
+    sandbox.client.inject_inbound(
+        "telegram", account=CREDENTIALS["telegram"]["bot_token"], sender="1861312834", text="Where is my order?"
+    )
 
     wait_until(lambda: any(e.get("eventType") == "UserMessage" for e in receiver.events()), timeout=30)
     headers, raw = next((h, b) for h, b in receiver.received if json.loads(b).get("eventType") == "UserMessage")
@@ -151,7 +181,9 @@ def test_an_inbound_user_message_reaches_the_webhook(auth_client, sandbox, gatew
 def test_two_hop_failover_fires_within_two_seconds_of_its_timeout(auth_client, sandbox, gateway_url, celery_worker):
     whatsapp = _account(auth_client.customer, "whatsapp", sandbox, gateway_url)
     sms = _account(auth_client.customer, "sms", sandbox, gateway_url)
-    sandbox.client.set_behaviour("41791110009", report="none")  # WhatsApp accepts, then never reports
+    # The provider accepts, then never reports (behaviours are per destination, so the SMS hop
+    # does not report either: it is enough that it goes out).
+    sandbox.client.set_behaviour("41791110009", report="none")
     stop = threading.Event()
 
     def beat() -> None:  # what Celery beat does every half second in production
@@ -167,17 +199,27 @@ def test_two_hop_failover_fires_within_two_seconds_of_its_timeout(auth_client, s
     ticker = threading.Thread(target=beat, daemon=True)
     ticker.start()
     try:
-        ids = auth_client.post("/api/v1/Message/send", {
-            "destination": "+41791110009",
-            "whatsapp": {"type": "regular", "regular": {"type": "text", "text": "code 1234"}},
-            "sms": {"text": "code 1234"},
-            "failover": {"type": "Timeout", "timeoutFailover": {
-                "timeoutInSeconds": 2, "status": "Delivered", "trafficAccounts": [str(whatsapp.id), str(sms.id)]}},
-        }, format="json").json()
+        ids = auth_client.post(
+            "/api/v1/Message/send",
+            {
+                "destination": "+41791110009",
+                "whatsapp": {"type": "regular", "regular": {"type": "text", "text": "code 1234"}},
+                "sms": {"text": "code 1234"},
+                "failover": {
+                    "type": "Timeout",
+                    "timeoutFailover": {
+                        "timeoutInSeconds": 2,
+                        "status": "Delivered",
+                        "trafficAccounts": [str(whatsapp.id), str(sms.id)],
+                    },
+                },
+            },
+            format="json",
+        ).json()
         first = Message.objects.get(id=ids[0])
         deadline = first.failover_deadline
 
-        wait_until(lambda: Message.objects.get(id=ids[1]).status == Status.DELIVERED, timeout=30)
+        wait_until(lambda: Message.objects.get(id=ids[1]).status == Status.SENT, timeout=30)
     finally:
         stop.set()
         ticker.join()
@@ -186,3 +228,68 @@ def test_two_hop_failover_fires_within_two_seconds_of_its_timeout(auth_client, s
     assert second.triggered_at - deadline < timedelta(seconds=2)
     assert second.triggered_at >= deadline  # not before the timeout
     assert Message.objects.get(id=ids[0]).status == Status.SENT
+
+
+def test_a_ten_thousand_destination_failover_bulk_fires_each_hop_once(auth_client, sandbox, gateway_url, celery_worker):
+    whatsapp = _account(auth_client.customer, "whatsapp", sandbox, gateway_url)
+    sms = _account(auth_client.customer, "sms", sandbox, gateway_url)
+    destinations = [f"+4178{i:07d}" for i in range(FAILOVER_BULK)]
+    delivered = destinations[:100]  # these report at once: their chains must not fail over
+    sandbox.client.update_settings(report_delay_seconds=3600)  # everyone else: no report in time
+    for number in delivered:
+        sandbox.client.set_behaviour(number.lstrip("+"), report="delivered", report_delay_seconds=0)
+    stop = threading.Event()
+
+    def beat() -> None:
+        from django.db import connection
+
+        try:
+            while not stop.is_set():
+                failover_sweep()
+                stop.wait(0.5)
+        finally:
+            connection.close()
+
+    ticker = threading.Thread(target=beat, daemon=True)
+    ticker.start()
+    try:
+        response = auth_client.post(
+            "/api/v1.1/Messages/sendbulk",
+            {
+                "destinations": destinations,
+                "whatsapp": {"type": "regular", "regular": {"type": "text", "text": "code 1234"}},
+                "sms": {"text": "code 1234"},
+                "failover": {
+                    "type": "Timeout",
+                    "timeoutFailover": {
+                        "timeoutInSeconds": 20,
+                        "status": "Delivered",
+                        "trafficAccounts": [str(whatsapp.id), str(sms.id)],
+                    },
+                },
+            },
+            format="json",
+        )
+        assert response.status_code == 200
+        second_hops = [e["messageIds"][1] for e in response.json()["messages"]]
+        pending = Message.objects.filter(id__in=second_hops)
+        wait_until(
+            lambda: (
+                pending.filter(status=Status.CANCELLED).count() == 100
+                and pending.filter(status=Status.SENT).count() == FAILOVER_BULK - 100
+            ),
+            timeout=600,
+            interval=2.0,
+            describe=lambda: list(pending.values_list("status").annotate(n=Count("id")).order_by()),
+        )
+    finally:
+        stop.set()
+        ticker.join()
+
+    from channels_app.models import MessageEvent
+
+    triggered = MessageEvent.objects.filter(message_id__in=second_hops, source="failover", status=Status.READY)
+    assert triggered.count() == FAILOVER_BULK - 100
+    assert sandbox.client.stats()["requests"]["sms"] == FAILOVER_BULK - 100
+    cancelled = set(map(str, pending.filter(status=Status.CANCELLED).values_list("id", flat=True)))
+    assert cancelled == {e["messageIds"][1] for e in response.json()["messages"][:100]}

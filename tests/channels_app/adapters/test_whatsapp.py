@@ -197,9 +197,7 @@ SEND_CASES = [
             "template": {
                 "name": "receipt",
                 "language": "en_US",
-                "headerParameters": [
-                    {"type": "document", "url": "https://cdn.acme.test/r.pdf", "filename": "r.pdf"}
-                ],
+                "headerParameters": [{"type": "document", "url": "https://cdn.acme.test/r.pdf", "filename": "r.pdf"}],
             },
         },
         envelope(
@@ -375,9 +373,7 @@ def test_timeout_is_retryable():
     assert excinfo.value.code == "timeout"
 
 
-@pytest.mark.parametrize(
-    ("status", "body"), [(200, fixture_json("send_success.json")), (401, ERRORS["expired_token"])]
-)
+@pytest.mark.parametrize(("status", "body"), [(200, fixture_json("send_success.json")), (401, ERRORS["expired_token"])])
 @responses.activate
 def test_access_token_never_reaches_the_recorded_exchange(status, body):
     responses.post(SEND_URL, json=body, status=status)
@@ -385,9 +381,7 @@ def test_access_token_never_reaches_the_recorded_exchange(status, body):
     try:
         exchange = (
             make_adapter()
-            .send(
-                make_message({"type": "regular", "regular": {"type": "text", "text": f"echo {ACCESS_TOKEN}"}})
-            )
+            .send(make_message({"type": "regular", "regular": {"type": "text", "text": f"echo {ACCESS_TOKEN}"}}))
             .exchange
         )
     except ProviderConfigError as error:
@@ -444,9 +438,7 @@ def test_webhook_with_one_byte_changed_is_rejected():
     assert tampered != request.body
 
     with pytest.raises(CallbackRejected) as excinfo:
-        make_adapter().verify_callback(
-            CallbackRequest(method="POST", body=tampered, headers=request.headers, query={})
-        )
+        make_adapter().verify_callback(CallbackRequest(method="POST", body=tampered, headers=request.headers, query={}))
     assert excinfo.value.status_code == 401
 
 
@@ -460,9 +452,7 @@ def test_webhook_with_one_byte_changed_is_rejected():
     ],
 )
 def test_webhook_without_a_valid_signature_is_rejected(headers):
-    request = CallbackRequest(
-        method="POST", body=fixture_bytes("webhook_statuses.json"), headers=headers, query={}
-    )
+    request = CallbackRequest(method="POST", body=fixture_bytes("webhook_statuses.json"), headers=headers, query={})
 
     with pytest.raises(CallbackRejected) as excinfo:
         make_adapter().verify_callback(request)
@@ -609,10 +599,8 @@ def test_template_status_updates_become_template_status_events():
     "body",
     [
         b"{}",
-        b'{"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": '
-        b'[{"field": "x", "value": 3}]}]}',
-        b'{"entry": [{"changes": [{"field": "messages", "value": '
-        b'{"statuses": [{"id": "w", "status": "?"}]}}]}]}',
+        b'{"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "x", "value": 3}]}]}',
+        b'{"entry": [{"changes": [{"field": "messages", "value": {"statuses": [{"id": "w", "status": "?"}]}}]}]}',
     ],
 )
 def test_unknown_parts_are_skipped(body):
@@ -723,3 +711,57 @@ def test_delete_template_errors_are_typed():
         make_adapter().delete_template(name="order_update")
 
     assert excinfo.value.code == "132001"
+
+
+def test_changes_about_another_phone_number_are_skipped():
+    account = ProviderAccount(
+        id=UUID("00000000-0000-4000-8000-0000000000aa"),
+        channel="whatsapp",
+        base_url="https://graph.test",
+        credentials={"phone_number_id": "111", "app_secret": "s"},
+    )
+    body = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "waba",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {"phone_number_id": "222"},
+                            "statuses": [
+                                {
+                                    "id": "wamid.other",
+                                    "status": "delivered",
+                                    "timestamp": "1700000000",
+                                    "recipient_id": "41790000000",
+                                }
+                            ],
+                        },
+                    },
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {"phone_number_id": "111"},
+                            "statuses": [
+                                {
+                                    "id": "wamid.ours",
+                                    "status": "delivered",
+                                    "timestamp": "1700000000",
+                                    "recipient_id": "41790000000",
+                                }
+                            ],
+                        },
+                    },
+                ],
+            }
+        ],
+    }
+    request = CallbackRequest(method="POST", body=json.dumps(body).encode(), headers={}, query={})
+
+    events = WhatsAppAdapter(account).parse_callback(request)
+
+    assert [e.provider_message_id for e in events] == ["wamid.ours"]
