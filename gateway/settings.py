@@ -178,6 +178,7 @@ WHATSAPP_GRAPH_VERSION = env.str("WHATSAPP_GRAPH_VERSION", default="v21.0")
 PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=3.05)
 PROVIDER_READ_TIMEOUT = env.float("PROVIDER_READ_TIMEOUT", default=10.0)
 PROVIDER_POOL_SIZE = env.int("PROVIDER_POOL_SIZE", default=64)
+PROVIDER_PROXY_URL = env.str("PROVIDER_PROXY_URL", default="")
 SANDBOX_URL = env.str("SANDBOX_URL", default="http://127.0.0.1:8025").rstrip("/")
 
 # Dispatch

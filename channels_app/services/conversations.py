@@ -36,7 +36,11 @@ def _agent_participant(conversation_id: uuid.UUID, account: TrafficAccount) -> P
 
 def conversation_get_or_create(*, account: TrafficAccount, user: str, user_name: str = "") -> Conversation:
     """The conversation for (account, user), created with both participants on first contact."""
-    conversation = Conversation.objects.filter(traffic_account=account, user_identifier=user).first()
+    conversation = (
+        Conversation.objects.filter(traffic_account=account, user_identifier=user)
+        .prefetch_related("participants")
+        .first()
+    )
     if conversation is not None:
         return conversation
     try:

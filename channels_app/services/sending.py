@@ -95,8 +95,10 @@ def message_send(*, customer: Customer, payload: Mapping[str, Any]) -> list[Mess
     chain_id = uuid.uuid4() if plan.failover else None
     with transaction.atomic():
         messages = []
+        conversations = []
         for index, (hop, destination) in enumerate(zip(plan.hops, destinations, strict=True)):
             conversation = conversation_get_or_create(account=hop.account, user=destination)
+            conversations.append(conversation)
             messages.append(
                 _new_hop(
                     customer=customer,
@@ -113,8 +115,10 @@ def message_send(*, customer: Customer, payload: Mapping[str, Any]) -> list[Mess
         Message.objects.bulk_create(messages)
         MessageEvent.objects.bulk_create([_first_event(m, now) for m in messages])
         _enqueue_after_commit([messages[0].id])
-    for message in messages:
-        message.traffic_account = next(h.account for h in plan.hops if h.account.id == message.traffic_account_id)
+    # The caller renders these: hand over what is already loaded instead of fetching it again.
+    for message, hop, conversation in zip(messages, plan.hops, conversations, strict=True):
+        message.traffic_account = hop.account
+        message.conversation = conversation
     return messages
 
 
