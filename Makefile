@@ -15,7 +15,7 @@ export PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 # Tests use their own Redis database so a running `make run` never picks up test tasks.
 TEST_REDIS_URL ?= $(patsubst %/0,%/1,$(REDIS_URL))
 
-.PHONY: venv services migrate run test lint bench bench-quick clean-run
+.PHONY: venv services migrate run test lint bench bench-quick bench-profile
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +40,12 @@ test: venv services
 lint: venv
 	$(VENV)/bin/ruff check .
 
-bench: migrate
+# The benchmark runs its own stack on its own database, Redis db and ports (see bench/README.md).
+bench: venv services
 	$(PY) -m bench.run
 
-bench-quick: migrate
+bench-quick: venv services
 	$(PY) -m bench.run --quick
+
+bench-profile: venv services
+	$(PY) -m bench.run --quick --profile

@@ -6,6 +6,7 @@ import uuid
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from accounts_app.models import CHANNEL_CHOICES, Customer, TrafficAccount
 from channels_app.status import Status
@@ -87,8 +88,10 @@ class Message(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     rate_slot_at = models.DateTimeField(null=True, blank=True)  # reserved throughput slot
 
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    # Set by the accept path (one timestamp for a whole bulk), not at insert time: the purge,
+    # statistics and date filters rely on it matching the moment the request was accepted.
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
     triggered_at = models.DateTimeField(null=True, blank=True)  # the seed's "Created"
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)

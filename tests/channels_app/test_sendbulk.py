@@ -157,3 +157,18 @@ def test_bulk_progress_counts_statuses_for_the_owner_only(auth_client, client_fo
 
     assert progress == {"bulkId": body["bulkId"], "total": 4, "deliveryStatuses": {"Ready": 3, "Delivered": 1}}
     assert foreign.status_code == 404
+
+
+def test_a_bulk_is_stamped_with_its_accept_time(auth_client):
+    account = TrafficAccountFactory(customer=auth_client.customer, channel="sms")
+
+    body = auth_client.post(
+        "/api/v1.1/Messages/sendbulk",
+        {"trafficAccountId": str(account.id), "destinations": _numbers(3000), "sms": {"text": "hi"}},
+        format="json",
+    ).json()
+
+    stamps = set(Message.objects.filter(bulk_id=body["bulkId"]).values_list("created_at", "triggered_at"))
+    assert len(stamps) == 1  # one accept time for the whole bulk, however long the inserts took
+    created_at, triggered_at = stamps.pop()
+    assert created_at == triggered_at

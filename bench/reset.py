@@ -1,0 +1,104 @@
+"""Bring the pipeline back to empty between runs, so one run's backlog is not the next one's load.
+
+Truncating under traffic deadlocks: TRUNCATE takes its table locks one after the other while
+dispatch and callback transactions hold some of those tables and want others. So the pipeline
+is quiesced first: queued tasks purged, the sandbox's pending reports dropped, and every message
+that could still be sent or failed over is moved out of reach (Cancelled, no deadline), so the
+tasks a worker already prefetched claim nothing and finish at once. Then the tables are
+truncated in the order the gateway's transactions lock them, and the TRUNCATE is retried if
+PostgreSQL still picks it as a deadlock victim.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+
+from bench.stack import CELERY_QUEUES
+from channels_app.sandbox.client import SandboxClient
+
+logger = logging.getLogger("bench.reset")
+
+# How long TRUNCATE may wait for open transactions before an attempt gives up.
+LOCK_TIMEOUT = "20s"
+QUIET_WAIT_SECONDS = 30.0
+
+
+def purge_queues() -> int:
+    from gateway.celery import app
+
+    purged = 0
+    with app.connection_for_write() as connection:
+        channel = connection.default_channel
+        for queue in CELERY_QUEUES:
+            # A queue that was never declared is already empty.
+            with contextlib.suppress(Exception):
+                purged += int(channel.queue_purge(queue) or 0)
+    return purged
+
+
+def messages_park() -> int:
+    """Nothing left to dispatch or fail over: prefetched tasks and the sweepers find no work."""
+    from channels_app.models import Message
+    from channels_app.status import Status
+
+    return Message.objects.filter(status__in=[Status.READY, Status.SCHEDULED]).update(
+        status=Status.CANCELLED, failover_deadline=None, available_at=None
+    ) + Message.objects.exclude(failover_deadline=None).update(failover_deadline=None)
+
+
+def wait_until_quiet(timeout: float = QUIET_WAIT_SECONDS) -> bool:
+    """Until no message is with a worker (Sending), bounded."""
+    from channels_app.models import Message
+    from channels_app.status import Status
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not Message.objects.filter(status=Status.SENDING).exists():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def truncate_messages(*, attempts: int = 10) -> None:
+    from django.db import OperationalError, connection
+
+    from channels_app.models import Conversation, DispatchAttempt, Message, MessageEvent, Participant
+
+    # The order transactions take them in: a bulk writes conversations, participants, messages,
+    # events; dispatch writes attempts, then messages, then events. CASCADE also empties what
+    # points at messages (webhook deliveries).
+    tables = [m._meta.db_table for m in (Conversation, Participant, DispatchAttempt, Message, MessageEvent)]
+    statement = "TRUNCATE " + ", ".join(connection.ops.quote_name(t) for t in tables) + " CASCADE"
+    for attempt in range(1, attempts + 1):
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+                try:
+                    cursor.execute(statement)
+                finally:
+                    cursor.execute("RESET lock_timeout")
+            return
+        except OperationalError as exc:
+            if attempt == attempts:
+                raise
+            logger.info("truncate attempt %d failed (%s); retrying", attempt, str(exc).splitlines()[0])
+            time.sleep(0.5 * attempt)
+
+
+# Reports the sandbox was posting while the tables were truncated fail (404) and are scheduled
+# again a second later at the earliest: long enough for them to be dropped by the last reset.
+SETTLE_SECONDS = 0.8
+
+
+def pipeline_reset(sandbox: SandboxClient) -> None:
+    purged = purge_queues()
+    sandbox.reset()
+    parked = messages_park()
+    quiet = wait_until_quiet()
+    truncate_messages()
+    time.sleep(SETTLE_SECONDS)
+    sandbox.reset()
+    purged += purge_queues()
+    logger.info("pipeline reset (%d queued tasks purged, %d messages parked, quiet: %s)", purged, parked, quiet)
