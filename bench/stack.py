@@ -29,7 +29,8 @@ logger = logging.getLogger("bench.stack")
 
 START_TIMEOUT_SECONDS = 90.0
 STOP_TIMEOUT_SECONDS = 20.0
-CELERY_QUEUES = ("default", "dispatch", "webhooks")
+CELERY_QUEUES = ("default", "dispatch", "webhooks", "housekeeping")
+WORK_QUEUES = ("default", "dispatch", "webhooks")
 
 
 class StackError(RuntimeError):
@@ -189,11 +190,20 @@ class Stack:
             self._process(
                 f"worker{n}",
                 [cfg.bin("celery"), "-A", "gateway", "worker", "--loglevel", self.env["LOG_LEVEL"], "--pool", "threads",
-                 "--concurrency", str(cfg.worker_concurrency), "--queues", ",".join(CELERY_QUEUES),
+                 "--concurrency", str(cfg.worker_concurrency), "--queues", ",".join(WORK_QUEUES),
                  "--hostname", f"{self._worker_name(n)}%h"],
             )
             for n in range(cfg.worker_processes)
         ]
+        # Beat's sweepers run on their own worker, as in the Procfile.
+        self.workers.append(
+            self._process(
+                "housekeeping",
+                [cfg.bin("celery"), "-A", "gateway", "worker", "--loglevel", self.env["LOG_LEVEL"], "--pool", "threads",
+                 "--concurrency", "4", "--queues", "housekeeping",
+                 "--hostname", f"{self._worker_name(cfg.worker_processes)}%h"],
+            )
+        )
         self.beat = self._process(
             "beat",
             [cfg.bin("celery"), "-A", "gateway", "beat", "--loglevel", self.env["LOG_LEVEL"],

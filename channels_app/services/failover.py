@@ -26,7 +26,7 @@ from channels_app.signals import message_status_changed
 from channels_app.status import Status, satisfies
 
 TABLE = Message._meta.db_table
-SWEEP_BATCH = 2000
+SWEEP_BATCH = 500
 
 # The table name is ours; every value is a parameter.
 _CLAIM_DUE_SQL = (
