@@ -188,11 +188,6 @@ def outcomes_record(outcomes: list[Outcome]) -> None:
                 _on_failure(outcome.message, outcome.error)
 
 
-def message_dispatch(message: Message) -> None:
-    """Send one claimed message and record the outcome."""
-    outcomes_record([message_send_once(message)])
-
-
 @dataclass
 class DispatchSummary:
     claimed: int = 0
