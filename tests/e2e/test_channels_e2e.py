@@ -299,11 +299,11 @@ def test_a_ten_thousand_destination_failover_bulk_fires_each_hop_once(auth_clien
     for first_id, second_id in chains:
         first = first_hops[first_id]
         deadline = first.created_at + timedelta(seconds=timeout)
-        # When the gateway learned of the delivery (providers stamp their own, coarser, times).
-        learned_at = first.updated_at if first.delivered_at is not None else None
-        if learned_at is not None and abs(learned_at - deadline) < timedelta(seconds=2):
-            continue  # a report racing the sweeper right at the deadline may go either way
-        delivered_in_time = learned_at is not None and learned_at < deadline
-        assert (second_id in fired) is not delivered_in_time, (first.status, first.delivered_at, deadline)
+        if first.delivered_at is None:
+            assert second_id in fired, "never reported: the next hop must go out"
+        elif first.updated_at < deadline:  # when the gateway learned of the delivery
+            assert second_id not in fired, "delivered in time: no failover"
+        # Delivered after the deadline: whichever came first, the report or the sweeper's claim,
+        # wins; both outcomes are right, and the exactly-once checks above still apply.
     assert sandbox.client.stats()["requests"]["sms"] == len(fired)
     assert len(fired) >= FAILOVER_BULK - 100
