@@ -8,7 +8,7 @@ length error sits at the array's path rather than under a synthetic ``non_field_
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.core.validators import URLValidator
@@ -18,6 +18,24 @@ from rest_framework.settings import api_settings
 
 UNKNOWN_FIELD = "Unknown field."
 NON_FIELD_ERRORS = api_settings.NON_FIELD_ERRORS_KEY
+
+
+def validate_items(items: Iterable[Any], validate: Callable[[Any], Any], *, valid_marker: Any) -> list[Any]:
+    """Validate every item; on any error raise one list by index, ``valid_marker`` for good items
+    (``{}`` for objects, ``[]`` for plain values), so paths such as ``cards[3].title`` survive."""
+    validated: list[Any] = []
+    errors: list[Any] = []
+    failed = False
+    for item in items:
+        try:
+            validated.append(validate(item))
+            errors.append(valid_marker)
+        except ValidationError as exc:
+            errors.append(exc.detail)
+            failed = True
+    if failed:
+        raise ValidationError(errors)
+    return validated
 
 
 class IndexedListSerializer(serializers.ListSerializer):
@@ -43,19 +61,7 @@ class IndexedListSerializer(serializers.ListSerializer):
             message = self.error_messages["min_length"].format(min_length=self.min_length)
             raise ValidationError([message], code="min_length")
 
-        validated: list[Any] = []
-        errors: list[Any] = []
-        failed = False
-        for item in data:
-            try:
-                validated.append(self.run_child_validation(item))
-                errors.append({})
-            except ValidationError as exc:
-                errors.append(exc.detail)
-                failed = True
-        if failed:
-            raise ValidationError(errors)
-        return validated
+        return validate_items(data, self.run_child_validation, valid_marker={})
 
 
 class StrictSerializer(serializers.Serializer):
@@ -96,19 +102,7 @@ class IndexedListField(serializers.ListField):
     """A list of plain values whose item errors are a list by index (``[]`` for valid items)."""
 
     def run_child_validation(self, data: Iterable[Any]) -> list[Any]:
-        validated: list[Any] = []
-        errors: list[Any] = []
-        failed = False
-        for item in data:
-            try:
-                validated.append(self.child.run_validation(item))
-                errors.append([])
-            except ValidationError as exc:
-                errors.append(exc.detail)
-                failed = True
-        if failed:
-            raise ValidationError(errors)
-        return validated
+        return validate_items(data, self.child.run_validation, valid_marker=[])
 
 
 class EnumField(serializers.ChoiceField):
