@@ -133,13 +133,15 @@ def test_inbound_update_carries_the_secret_header(
     control.inject_inbound("telegram", account=TOKEN, sender="555000111", text="/start", name="Ana")
     control.inject_inbound("telegram", account=TOKEN, sender="555000111", text="again")
 
-    first, second = inbox.wait_for(2)
-    assert first.headers["x-telegram-bot-api-secret-token"] == SECRET
+    # Concurrent sender threads may post them in either order (as Telegram may): update_id orders them.
+    first, second = sorted(inbox.wait_for(2), key=lambda received: received.json()["update_id"])
+    assert [r.headers["x-telegram-bot-api-secret-token"] for r in (first, second)] == [SECRET, SECRET]
     assert first.query == {"ta": "a1"}
     update = first.json()
     assert update["message"]["text"] == "/start"
     assert update["message"]["from"] == {"id": 555000111, "is_bot": False, "first_name": "Ana", "language_code": "en"}
     assert update["message"]["chat"]["id"] == 555000111
+    assert second.json()["message"]["text"] == "again"
     assert second.json()["update_id"] > update["update_id"]
 
 
