@@ -102,7 +102,6 @@ class Message(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["customer", "-created_at"], name="msg_customer_time"),
-            models.Index(fields=["status", "created_at"], name="msg_status_time"),
             models.Index(
                 fields=["traffic_account", "provider_message_id"],
                 name="msg_provider_id",
@@ -110,7 +109,12 @@ class Message(models.Model):
             ),
             models.Index(fields=["bulk_id"], name="msg_bulk", condition=Q(bulk_id__isnull=False)),
             models.Index(fields=["available_at"], name="msg_ready_due", condition=Q(status=Status.READY)),
-            models.Index(fields=["claimed_at"], name="msg_sending_lease", condition=Q(status=Status.SENDING)),
+            # Not conditioned on status, unlike msg_ready_due: an index whose predicate is
+            # `status = 'Sending'` is what the planner picks for `id = %s AND status = 'Sending'`
+            # whenever its statistics undercount Sending rows (any burst), and it then scans every
+            # in-flight message per update. No index here can be matched by a status equality, so
+            # updates by id always go by primary key. The sweeper keeps claimed_at NULL outside Sending.
+            models.Index(fields=["claimed_at"], name="msg_claim_lease", condition=Q(claimed_at__isnull=False)),
             models.Index(
                 fields=["failover_deadline"],
                 name="msg_failover_due",

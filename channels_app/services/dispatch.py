@@ -36,11 +36,14 @@ SLOT_TOLERANCE_SECONDS = 0.05
 RECORD_BATCH = 25
 RECORD_INTERVAL_SECONDS = 0.05
 
-# The table name is ours; every value is a parameter.
+# The table name is ours; every value is a parameter. `status || ''` is deliberate: a plain
+# `status = 'Ready'` matches the partial index msg_ready_due, and with statistics that undercount
+# Ready rows (right after any large bulk) the planner scans every due message for each chunk
+# instead of fetching the chunk's ids by primary key. The expression cannot use an index.
 _CLAIM_SQL = (
     f"UPDATE {Message._meta.db_table}"  # noqa: S608
     " SET status = %s, claimed_at = %s, attempts = attempts + 1, updated_at = %s"
-    " WHERE id = ANY(%s) AND status = %s AND (available_at IS NULL OR available_at <= %s)"
+    " WHERE id = ANY(%s) AND (status || '') = %s AND (available_at IS NULL OR available_at <= %s)"
     " RETURNING id"
 )
 

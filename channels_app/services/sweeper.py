@@ -32,9 +32,14 @@ def dispatch_sweep() -> DispatchSweepSummary:
     summary = DispatchSweepSummary()
     now = timezone.now()
     lease = timedelta(seconds=settings.DISPATCH_CLAIM_LEASE_SECONDS)
-    summary.recovered = Message.objects.filter(status=Status.SENDING, claimed_at__lt=now - lease).update(
+    expired = Message.objects.filter(claimed_at__lt=now - lease)
+    summary.recovered = expired.filter(status=Status.SENDING).update(
         status=Status.READY, claimed_at=None, queued_until=None, available_at=now, updated_at=now
     )
+    # A report that overtook the send moved the message on while it was claimed; if the worker
+    # died before recording the send, the claim was never released. Release it so the lease
+    # index (claimed_at IS NOT NULL) only ever holds in-flight messages.
+    expired.update(claimed_at=None)
     with transaction.atomic():
         due = list(
             Message.objects.filter(status=Status.READY, available_at__lte=now)

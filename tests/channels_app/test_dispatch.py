@@ -185,6 +185,19 @@ def test_the_sweeper_recovers_a_claim_whose_worker_died(auth_client, sms_account
     assert summary.published == 1  # and it goes straight back to the queue
 
 
+def test_the_sweeper_releases_the_claim_of_a_message_a_report_moved_on(auth_client, sms_account, settings):
+    # The report arrived while the send was in flight and the worker died before recording it.
+    message = _send_sms(auth_client, sms_account)
+    expired = timezone.now() - timedelta(seconds=settings.DISPATCH_CLAIM_LEASE_SECONDS + 1)
+    Message.objects.filter(id=message.id).update(status=Status.DELIVERED, claimed_at=expired)
+
+    summary = dispatch_sweep()
+
+    message.refresh_from_db()
+    assert summary.recovered == 0
+    assert (message.status, message.claimed_at) == (Status.DELIVERED, None)
+
+
 def test_the_sweeper_publishes_ready_messages_the_broker_never_got(auth_client, sms_account):
     message = _send_sms(auth_client, sms_account)
     # As if the publish after commit had been lost: the republish guard has expired.
