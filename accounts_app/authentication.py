@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from rest_framework import authentication, exceptions
 
+from accounts_app.cache import customer_for_token
 from accounts_app.models import Customer
 from accounts_app.tokens import InvalidToken, token_decode
 
@@ -23,7 +24,7 @@ class JWTAuthentication(authentication.BaseAuthentication):
             claims = token_decode(token.strip())
         except InvalidToken as exc:
             raise exceptions.AuthenticationFailed(str(exc)) from exc
-        customer = Customer.objects.filter(id=claims.customer_id, is_active=True).first()
+        customer = customer_for_token(claims.customer_id, claims.version)
         if customer is None or customer.token_version != claims.version:
             raise exceptions.AuthenticationFailed("The token has been revoked.")
         return customer, token

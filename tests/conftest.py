@@ -7,9 +7,18 @@ from collections.abc import Callable
 import pytest
 from rest_framework.test import APIClient
 
+from accounts_app import cache as account_cache
 from accounts_app.models import Customer
 from accounts_app.tokens import token_issue
 from tests.factories import CustomerFactory, TrafficAccountFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_account_cache():
+    """Each test starts without cached accounts: its database rows are rolled back after it."""
+    account_cache.clear()
+    yield
+    account_cache.clear()
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from uuid import UUID
 
 from rest_framework import exceptions, status
 
+from accounts_app.cache import traffic_accounts_of
 from accounts_app.models import Customer, TrafficAccount
 from channels_app.adapters.base import Channel
 from channels_app.content import normalise_destination, sms_encoding_and_segments, validate_content
@@ -109,7 +110,7 @@ def _failover(payload: Mapping[str, Any]) -> tuple[list[UUID], FailoverSpec] | N
 def _accounts(customer: Customer, ids: list[UUID]) -> list[TrafficAccount]:
     """The customer's traffic accounts, in the order given. Another customer's id answers 404,
     exactly like one that does not exist, so ids of other customers cannot be probed."""
-    found = {a.id: a for a in TrafficAccount.objects.filter(customer=customer, id__in=ids)}
+    found = traffic_accounts_of(customer.id, ids)
     for account_id in ids:
         account = found.get(account_id)
         if account is None:

@@ -21,6 +21,7 @@ from channels_app.status import Status
 from webhooks_app.models import WebhookDelivery
 from webhooks_app.selectors import webhook_ids_for_event
 from webhooks_app.services.publishing import enqueue_deliveries, republish_guard
+from webhooks_app.services.subscription_cache import account_may_subscribe
 
 USER_MESSAGE = "UserMessage"
 # Message statuses that are customer triggers, by the Chat API's name for each.
@@ -52,6 +53,8 @@ def event_payload(*, message: Message, event_type: str, occurred_at: datetime) -
 
 def webhook_deliveries_create(*, message: Message, event_type: str, occurred_at: datetime) -> list[WebhookDelivery]:
     """One pending delivery per subscribed webhook, published after the surrounding commit."""
+    if not account_may_subscribe(traffic_account_id=message.traffic_account_id, trigger=event_type):
+        return []
     webhook_ids = webhook_ids_for_event(traffic_account_id=message.traffic_account_id, trigger=event_type)
     if not webhook_ids:
         return []
