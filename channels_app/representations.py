@@ -26,9 +26,11 @@ def participant_json(participant: Participant, *, with_id: bool) -> dict[str, An
     return body
 
 
-def message_json(message: Message) -> dict[str, Any]:
-    """The send response shape of the seed, plus what lookups need."""
-    participants = list(message.conversation.participants.all())
+def message_json(message: Message, participants: list[Participant] | None = None) -> dict[str, Any]:
+    """The send response shape of the seed, plus what lookups need. A sender that already holds
+    the conversation's participants passes them, saving a query."""
+    if participants is None:
+        participants = list(message.conversation.participants.all())
     agent = next((p for p in participants if p.role == Participant.AGENT), None)
     body: dict[str, Any] = {
         "messageId": str(message.id),

@@ -195,7 +195,11 @@ class MittoSmsAdapter(ChannelAdapter):
         self.verify_dlr(request)
 
     def parse_callback(self, request: CallbackRequest) -> list[CallbackEvent]:
-        message_id = self.verify_dlr(request)
+        return self.parse_dlr(request, self.verify_dlr(request))
+
+    def parse_dlr(self, request: CallbackRequest, message_id: UUID) -> list[CallbackEvent]:
+        """The report of a request whose token ``verify_dlr`` has already turned into ``message_id``
+        (the DLR view verifies before it loads anything; verifying twice cost 8 % of its CPU)."""
         payload = _callback_payload(request.body, request.header("content-type"), request.query)
         status = _DLR_STATUSES.get(str(payload.get("status", "")).strip().lower())
         if status is None:

@@ -23,6 +23,7 @@ from channels_app.adapters.base import Channel, HttpExchange, OutboundMessage, S
 from channels_app.adapters.registry import adapter_for
 from channels_app.models import DispatchAttempt, Message
 from channels_app.ratelimit import reserve_slots
+from channels_app.services.row_insert import insert_together
 from channels_app.services.transitions import message_transition, messages_mark_sent
 from channels_app.status import Status
 from webhooks_app.callback_tokens import callback_url_with_token, issue_callback_token
@@ -173,7 +174,7 @@ def outcomes_record(outcomes: list[Outcome]) -> None:
     if not outcomes:
         return
     with transaction.atomic():
-        DispatchAttempt.objects.bulk_create(
+        insert_together(
             [
                 _attempt_row(o.message, o.started, "sent", o.result.exchange, "")
                 if o.result

@@ -7,7 +7,11 @@ is the outbox and the dispatch sweeper republishes what stays Ready.
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import threading
+import time
 import uuid
 from collections.abc import Iterable
 
@@ -38,3 +42,69 @@ def enqueue_dispatch(message_ids: list[uuid.UUID]) -> None:
         # them once it is back. Failing the API call here would make the client resend a message
         # that is already accepted.
         logger.exception("dispatch publish failed for %d messages; the sweeper will retry", len(message_ids))
+
+
+class CoalescingPublisher:
+    """Publishes the ids accepted by this process from one background thread, many per task.
+
+    A publish costs the web process about 2 ms of CPU (the profile of a single send), as much as
+    the rest of the request. Under load, ids that arrive within ``interval`` of each other leave
+    as one chunked task instead. What sits here is not at risk: it is committed as Ready with a
+    republish deadline, so if the process dies first, the dispatch sweeper publishes it.
+    """
+
+    def __init__(self, *, interval: float, chunk_size: int) -> None:
+        self.interval = interval
+        self.chunk_size = chunk_size
+        self._condition = threading.Condition()
+        self._pending: list[uuid.UUID] = []
+        self._pid = 0
+
+    def submit(self, message_ids: list[uuid.UUID]) -> None:
+        with self._condition:
+            self._ensure_thread()
+            self._pending.extend(message_ids)
+            self._condition.notify()
+
+    def flush(self) -> None:
+        with self._condition:
+            batch, self._pending = self._pending, []
+        if batch:
+            enqueue_dispatch(batch)
+
+    def _ensure_thread(self) -> None:
+        # A forked child (a gunicorn worker) inherits the object but not the thread.
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._pending = []
+            threading.Thread(target=self._run, name="dispatch-publisher", daemon=True).start()
+            atexit.register(self.flush)
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                while not self._pending:
+                    self._condition.wait()
+                deadline = time.monotonic() + self.interval
+                while len(self._pending) < self.chunk_size and (left := deadline - time.monotonic()) > 0:
+                    self._condition.wait(left)
+                batch, self._pending = self._pending, []
+            enqueue_dispatch(batch)
+
+
+_publisher: CoalescingPublisher | None = None
+_publisher_lock = threading.Lock()
+
+
+def enqueue_dispatch_soon(message_ids: list[uuid.UUID]) -> None:
+    """Publish after at most DISPATCH_PUBLISH_COALESCE_SECONDS, together with other sends; 0 publishes now."""
+    global _publisher
+    interval = settings.DISPATCH_PUBLISH_COALESCE_SECONDS
+    if interval <= 0:
+        enqueue_dispatch(message_ids)
+        return
+    if _publisher is None:
+        with _publisher_lock:
+            if _publisher is None:
+                _publisher = CoalescingPublisher(interval=interval, chunk_size=settings.DISPATCH_CHUNK_SIZE)
+    _publisher.submit(message_ids)

@@ -79,13 +79,27 @@ def raw_detail(raw: Mapping[str, Any]) -> dict[str, Any]:
 # ---- delivery reports ------------------------------------------------------------------------
 
 
-def _report_target(account: TrafficAccount, event: StatusEvent) -> Message | None:
-    """The outbound message a report is about, in one indexed query.
+def _is_reported(message: Message | None, account: TrafficAccount, event: StatusEvent) -> bool:
+    """Whether ``message``, already loaded by the caller, is what the lookup below would find:
+    the outbound message of this account that the report names by our own id."""
+    return (
+        message is not None
+        and message.id == event.message_id
+        and message.traffic_account_id == account.id
+        and message.direction == Message.OUTBOUND
+    )
+
+
+def _report_target(account: TrafficAccount, event: StatusEvent, reported: Message | None) -> Message | None:
+    """The outbound message a report is about: ``reported`` when the callback's authentication
+    already loaded it, else found in one indexed query.
 
     Our own id (Mitto's token, WhatsApp's ``biz_opaque_callback_data``, GBM's ``messageId``) is
     preferred; the provider's id is the fallback (Viber) and uses the partial
     ``(traffic_account, provider_message_id)`` index.
     """
+    if _is_reported(reported, account, event):
+        return reported
     lookup = Q()
     if event.message_id is not None:
         lookup |= Q(id=event.message_id)
@@ -109,8 +123,10 @@ def _sends_in_flight(account: TrafficAccount) -> bool:
     return Message.objects.filter(traffic_account=account, status=Status.SENDING).exists()
 
 
-def report_apply(*, account: TrafficAccount, event: StatusEvent) -> bool:
-    """Apply one delivery report; returns whether the message's status moved.
+def report_apply(*, account: TrafficAccount, event: StatusEvent, reported: Message | None = None) -> bool:
+    """Apply one delivery report; returns whether the message's status moved. ``reported`` is the
+    message the callback's own authentication named and loaded, if any (Mitto's token): when the
+    report is about it, it is not looked up again.
 
     A duplicate, late or backwards report returns ``False`` (the state machine in
     ``channels_app.status`` decides). So does a report for a message we do not know, unless it
@@ -118,7 +134,7 @@ def report_apply(*, account: TrafficAccount, event: StatusEvent) -> bool:
     ``ReportNotYetMatched`` so the provider retries. A report carrying our own id never waits:
     that row exists from the moment the message was accepted.
     """
-    message = _report_target(account, event)
+    message = _report_target(account, event, reported)
     if message is None:
         if event.message_id is None and event.provider_message_id and _sends_in_flight(account):
             raise ReportNotYetMatched(event.provider_message_id)
@@ -247,8 +263,11 @@ def template_status_apply(*, account: TrafficAccount, event: TemplateStatusEvent
 # ---- one callback --------------------------------------------------------------------------
 
 
-def callback_events_apply(*, account: TrafficAccount, events: Iterable[object]) -> CallbackOutcome:
-    """Apply one authenticated callback's events in order, all in one transaction.
+def callback_events_apply(
+    *, account: TrafficAccount, events: Iterable[object], reported: Message | None = None
+) -> CallbackOutcome:
+    """Apply one authenticated callback's events in order, all in one transaction (``reported``:
+    see ``report_apply``).
 
     ``ReportNotYetMatched`` propagates and rolls the whole callback back: the provider resends
     all of it, and the parts already applied once are no-ops the second time.
@@ -257,7 +276,7 @@ def callback_events_apply(*, account: TrafficAccount, events: Iterable[object]) 
     with transaction.atomic():
         for event in events:
             if isinstance(event, StatusEvent):
-                if report_apply(account=account, event=event):
+                if report_apply(account=account, event=event, reported=reported):
                     outcome.statuses_applied += 1
                 else:
                     outcome.statuses_ignored += 1

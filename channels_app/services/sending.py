@@ -14,24 +14,27 @@ from django.utils import timezone
 from rest_framework import exceptions, status
 
 from accounts_app.models import Customer
-from channels_app.models import Message, MessageEvent
-from channels_app.services.conversations import conversation_get_or_create, conversations_for_many
+from channels_app.content import normalise_destination
+from channels_app.models import Message, MessageEvent, Participant
+from channels_app.services.bulk_rows import event_rows, message_rows
+from channels_app.services.conversations import conversation_open, conversations_for_many
+from channels_app.services.copy_insert import copy_lines, server_cursor, uuid4_texts
 from channels_app.services.requests import Hop, SendPlan, destination_for, send_plan
+from channels_app.services.row_insert import insert_together
 from channels_app.status import Status
 from gateway.problems import ProblemException
 
 
 @dataclass(frozen=True)
-class BulkEntry:
-    destination: str
-    traffic_account_id: uuid.UUID
-    message_ids: list[uuid.UUID]
-
-
-@dataclass(frozen=True)
 class BulkResult:
+    """An accepted bulk: the destinations as the client wrote them, in its order, and per hop the
+    message id for each of them (a chain is named after its first hop's message). Columns rather
+    than an object per destination: a 100,000-destination answer is a few lists."""
+
     bulk_id: uuid.UUID
-    entries: list[BulkEntry]
+    traffic_account_id: uuid.UUID
+    destinations: list[str]
+    hop_message_ids: list[list[str]]
 
 
 def _new_hop(
@@ -81,24 +84,40 @@ def _first_event(message: Message, now: datetime) -> MessageEvent:
 
 
 def _enqueue_after_commit(message_ids: list[uuid.UUID]) -> None:
-    from channels_app.services.dispatch_queue import enqueue_dispatch
+    from channels_app.services.dispatch_queue import enqueue_dispatch, enqueue_dispatch_soon
 
-    if message_ids:
-        transaction.on_commit(lambda: enqueue_dispatch(message_ids))
+    if not message_ids:
+        return
+    # A single send joins others for one publish; a bulk is already chunked.
+    publish = enqueue_dispatch_soon if len(message_ids) == 1 else enqueue_dispatch
+    transaction.on_commit(lambda: publish(message_ids))
 
 
-def message_send(*, customer: Customer, payload: Mapping[str, Any]) -> list[Message]:
-    """Accept one message (or one failover chain): the hops in chain order, the first Ready."""
+@dataclass(frozen=True)
+class Accepted:
+    """The hops of one accepted send in chain order (the first is Ready), and the participants of
+    the first hop's conversation, which the response shows."""
+
+    messages: list[Message]
+    participants: list[Participant]
+
+
+def message_send(*, customer: Customer, payload: Mapping[str, Any]) -> Accepted:
+    """Accept one message (or one failover chain).
+
+    One conversation statement per hop, then every message and its first history event in a
+    single statement: a plain send costs two round trips inside its transaction.
+    """
     plan = send_plan(customer=customer, payload=payload)
     destinations = [destination_for(hop.account.channel, payload.get("destination")) for hop in plan.hops]
     now = timezone.now()
     chain_id = uuid.uuid4() if plan.failover else None
     with transaction.atomic():
         messages = []
-        conversations = []
+        opened = []
         for index, (hop, destination) in enumerate(zip(plan.hops, destinations, strict=True)):
-            conversation = conversation_get_or_create(account=hop.account, user=destination)
-            conversations.append(conversation)
+            conversation = conversation_open(account=hop.account, user=destination)
+            opened.append(conversation)
             messages.append(
                 _new_hop(
                     customer=customer,
@@ -106,20 +125,20 @@ def message_send(*, customer: Customer, payload: Mapping[str, Any]) -> list[Mess
                     index=index,
                     hop=hop,
                     destination=destination,
-                    conversation_id=conversation.id,
+                    conversation_id=conversation.conversation.id,
                     chain_id=chain_id,
                     bulk_id=None,
                     now=now,
                 )
             )
-        Message.objects.bulk_create(messages)
-        MessageEvent.objects.bulk_create([_first_event(m, now) for m in messages])
+        insert_together(messages, [_first_event(m, now) for m in messages])
         _enqueue_after_commit([messages[0].id])
-    # The caller renders these: hand over what is already loaded instead of fetching it again.
-    for message, hop, conversation in zip(messages, plan.hops, conversations, strict=True):
+    # The caller renders these: hand over what is already known instead of fetching it again.
+    for message, hop, conversation in zip(messages, plan.hops, opened, strict=True):
         message.traffic_account = hop.account
-        message.conversation = conversation
-    return messages
+        message.conversation = conversation.conversation
+        message._state.adding = False
+    return Accepted(messages=messages, participants=opened[0].participants)
 
 
 def _bulk_destinations(payload: Mapping[str, Any]) -> list[Any]:
@@ -137,64 +156,76 @@ def _bulk_destinations(payload: Mapping[str, Any]) -> list[Any]:
     return destinations
 
 
-def message_send_bulk(*, customer: Customer, payload: Mapping[str, Any]) -> BulkResult:
-    """Accept one message per destination (one chain each with failover).
-
-    All-or-nothing: a bulk with invalid destinations is refused whole, with the index of every bad
-    one, so a client never has to work out which part of its list was taken. Writes are batched
-    inserts and dispatch is enqueued in chunks: the cost per destination is a few microseconds,
-    never a database or broker round trip.
-    """
-    raw_destinations = _bulk_destinations(payload)
-    plan = send_plan(customer=customer, payload=payload)
-    per_hop: list[list[str]] = []
+def _bulk_normalised(plan: SendPlan, raw_destinations: list[Any]) -> list[list[str]]:
+    """Per hop, every destination in its channel's canonical form (hops on one channel share the
+    list). Any invalid one refuses the whole bulk, with the index of each, at most 1,000 listed."""
+    by_channel: dict[str, list[str]] = {}
     errors: dict[str, Any] = {}
     for hop in plan.hops:
+        channel = hop.account.channel
+        if channel in by_channel:
+            continue
         normalised = []
         for index, value in enumerate(raw_destinations):
             try:
-                normalised.append(destination_for(hop.account.channel, value, path="x"))
+                normalised.append(normalise_destination(channel, value))
             except exceptions.ValidationError as exc:
-                errors.setdefault(f"destinations[{index}]", exc.detail["x"])
+                errors.setdefault(f"destinations[{index}]", exc.detail)
                 normalised.append("")
-        per_hop.append(normalised)
+        by_channel[channel] = normalised
     if errors:
         bad = len(errors)
         listed = dict(list(errors.items())[:1000])
         raise exceptions.ValidationError(listed if bad <= 1000 else {**listed, "destinations": [f"{bad} are invalid."]})
+    return [by_channel[hop.account.channel] for hop in plan.hops]
 
+
+def message_send_bulk(*, customer: Customer, payload: Mapping[str, Any]) -> BulkResult:
+    """Accept one message per destination (one chain each with failover).
+
+    All-or-nothing: a bulk with invalid destinations is refused whole, with the index of every bad
+    one, so a client never has to work out which part of its list was taken, and everything is
+    written in one transaction. Rows go in with COPY, rendered from one template message per hop
+    (see ``bulk_rows``), a block at a time: the cost per destination is a line of text, and
+    memory holds a block of lines rather than a model instance per message. Dispatch is enqueued
+    in chunks once committed.
+    """
+    raw_destinations = _bulk_destinations(payload)
+    plan = send_plan(customer=customer, payload=payload)
+    per_hop = _bulk_normalised(plan, raw_destinations)
     bulk_id = uuid.uuid4()
     now = timezone.now()
-    with transaction.atomic():
-        conversations = [
-            conversations_for_many(account=hop.account, users=per_hop[i]) for i, hop in enumerate(plan.hops)
-        ]
-        messages: list[Message] = []
-        entries: list[BulkEntry] = []
-        first_ids: list[uuid.UUID] = []
-        for d_index, raw in enumerate(raw_destinations):
-            chain_id = uuid.uuid4() if plan.failover else None
-            hop_ids = []
-            for h_index, hop in enumerate(plan.hops):
-                destination = per_hop[h_index][d_index]
-                message = _new_hop(
-                    customer=customer,
-                    plan=plan,
-                    index=h_index,
-                    hop=hop,
-                    destination=destination,
-                    conversation_id=conversations[h_index][destination],
-                    chain_id=chain_id,
-                    bulk_id=bulk_id,
-                    now=now,
-                )
-                messages.append(message)
-                hop_ids.append(message.id)
-            first_ids.append(hop_ids[0])
-            entries.append(
-                BulkEntry(destination=str(raw), traffic_account_id=plan.hops[0].account.id, message_ids=hop_ids)
+    hop_ids = [uuid4_texts(len(raw_destinations)) for _ in plan.hops]
+    chain_ids = hop_ids[0] if plan.failover else None
+    # Stands for the per-row values (id, conversation, chain) in the templates.
+    placeholder = uuid.UUID(int=0)
+    with transaction.atomic(), server_cursor() as cursor:
+        for index, hop in enumerate(plan.hops):
+            template = _new_hop(
+                customer=customer,
+                plan=plan,
+                index=index,
+                hop=hop,
+                destination="",
+                conversation_id=placeholder,
+                chain_id=placeholder if plan.failover else None,
+                bulk_id=bulk_id,
+                now=now,
             )
-        Message.objects.bulk_create(messages, batch_size=2000)
-        MessageEvent.objects.bulk_create([_first_event(m, now) for m in messages], batch_size=5000)
-        _enqueue_after_commit(first_ids)
-    return BulkResult(bulk_id=bulk_id, entries=entries)
+            messages = message_rows(
+                template,
+                ids=hop_ids[index],
+                destinations=per_hop[index],
+                conversations=conversations_for_many(account=hop.account, users=per_hop[index]),
+                chain_ids=chain_ids,
+            )
+            copy_lines(cursor, Message._meta.db_table, *messages)
+            events = event_rows(_first_event(template, now), message_ids=hop_ids[index])
+            copy_lines(cursor, MessageEvent._meta.db_table, *events)
+        _enqueue_after_commit(hop_ids[0])
+    return BulkResult(
+        bulk_id=bulk_id,
+        traffic_account_id=plan.hops[0].account.id,
+        destinations=[str(value) for value in raw_destinations],
+        hop_message_ids=hop_ids,
+    )

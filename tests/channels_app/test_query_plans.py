@@ -55,7 +55,7 @@ def _plan(sql: str, params: list) -> str:
 def stale_statistics():
     """Statistics taken while everything was Delivered, then a burst the planner does not know of."""
     account = TrafficAccountFactory(channel="sms")
-    _messages(account, 5000, Status.DELIVERED)
+    _messages(account, 12_000, Status.DELIVERED)
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {Message._meta.db_table}")
     return account

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from psycopg.types.json import Jsonb
 
 from channels_app.adapters.base import InboundEvent, StatusEvent, UserStateEvent
 from channels_app.adapters.whatsapp import TemplateStatusEvent
@@ -21,7 +22,7 @@ from channels_app.services.reports import (
     template_status_apply,
     user_state_apply,
 )
-from channels_app.services.transitions import message_transition
+from channels_app.services.transitions import _move_with_event_sql, allowed_from, message_transition
 from channels_app.signals import inbound_message_received, message_status_changed
 from channels_app.status import Status
 from tests.factories import TrafficAccountFactory
@@ -30,6 +31,7 @@ from tests.webhooks_app.callbacks.helpers import sent_message, statuses
 pytestmark = pytest.mark.django_db
 
 AT = datetime(2024, 5, 2, 9, 15, tzinfo=UTC)
+MESSAGE_TABLE = Message._meta.db_table
 LATER = datetime(2024, 5, 2, 9, 16, tzinfo=UTC)
 
 
@@ -203,6 +205,72 @@ def test_a_report_costs_one_lookup_more_than_the_transition_itself(account, exis
     assert moved is True
     target.refresh_from_db()
     assert target.status == Status.DELIVERED
+
+
+def test_a_report_about_the_message_its_callback_loaded_is_not_looked_up_again(account, message):
+    event = report(Status.DELIVERED, message_id=message.id)
+
+    with CaptureQueriesContext(connection) as queries:
+        moved = report_apply(account=account, event=event, reported=message)
+
+    assert moved is True
+    assert not any(sql["sql"].startswith("SELECT") and MESSAGE_TABLE in sql["sql"] for sql in queries.captured_queries)
+    message.refresh_from_db()
+    assert message.status == Status.DELIVERED
+
+
+def test_a_loaded_message_of_another_account_is_not_taken_for_its_report(account, message):
+    stranger = TrafficAccountFactory(channel="viber")
+
+    moved = report_apply(account=stranger, event=report(Status.DELIVERED, message_id=message.id), reported=message)
+
+    assert moved is False
+    message.refresh_from_db()
+    assert message.status == Status.SENT
+
+
+def _bulk_messages(account, message: Message, statuses: list[str]) -> list[Message]:
+    return Message.objects.bulk_create(
+        [
+            Message(customer=account.customer, traffic_account=account, conversation_id=message.conversation_id,
+                    channel=account.channel, direction=Message.OUTBOUND, destination=message.destination,
+                    content={"text": "hi"}, status=status)
+            for status in statuses
+        ]
+    )
+
+
+@pytest.fixture
+def stale_statistics(account, message):
+    """Statistics taken while every message was Delivered, then a burst they do not know of."""
+    _bulk_messages(account, message, [Status.DELIVERED] * 5000)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {MESSAGE_TABLE}")
+    return _bulk_messages(account, message, [Status.SENT, Status.SENDING, Status.SCHEDULED, Status.READY] * 100)
+
+
+@pytest.mark.parametrize(
+    ("status", "from_statuses"),
+    [
+        (Status.DELIVERED, None),
+        (Status.READ, None),
+        (Status.FAILED, None),
+        (Status.SENT, None),
+        (Status.FAILED, [Status.SENDING]),
+        (Status.CANCELLED, [Status.SCHEDULED]),
+    ],
+)
+def test_a_status_change_goes_by_primary_key_whatever_the_statistics_say(stale_statistics, status, from_statuses):
+    fields = {"status": status, "updated_at": AT}
+    event = {"status": status, "occurred_at": AT, "source": "provider", "detail": Jsonb({})}
+    candidates = from_statuses or allowed_from(status)
+    sql = _move_with_event_sql(tuple(fields), tuple(event))
+
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql, [*fields.values(), stale_statistics[0].id, candidates, *event.values()])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert f"Index Scan using {MESSAGE_TABLE}_pkey" in plan, plan
 
 
 def test_raw_detail_keeps_small_payloads_and_only_the_keys_of_big_ones():

@@ -9,11 +9,16 @@ the message (403 when it contradicts the stored provider id).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 from uuid import UUID
 
+from django.db import connection
+from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 
+from accounts_app.models import TrafficAccount
 from channels_app.adapters.base import CallbackRejected, Channel, StatusEvent
 from channels_app.adapters.mitto_sms import MittoSmsAdapter
 from channels_app.models import Message
@@ -21,19 +26,47 @@ from webhooks_app.callbacks.accounts import callback_account
 from webhooks_app.callbacks.http import callback_request, not_found, rejected
 from webhooks_app.callbacks.processing import log_rejection, parse_and_apply
 
+ModelT = TypeVar("ModelT", bound=Model)
+
+
+@functools.cache
+def _reported_message_sql() -> str:
+    """The message with its account in one statement, written out once: the ORM would compile
+    this join again for every report. Table and column names are ours; values are parameters."""
+    quote = connection.ops.quote_name
+    columns = [f"m.{quote(f.column)}" for f in Message._meta.concrete_fields]
+    columns += [f"a.{quote(f.column)}" for f in TrafficAccount._meta.concrete_fields]
+    return (
+        f"SELECT {', '.join(columns)} FROM {Message._meta.db_table} m"  # noqa: S608
+        f" JOIN {TrafficAccount._meta.db_table} a ON a.id = m.traffic_account_id"
+        " WHERE m.id = %s AND m.direction = %s"
+    )
+
+
+def _model_from_row(model: type[ModelT], values: Sequence[Any]) -> ModelT:
+    """A model instance from its concrete columns in declaration order, converted as the ORM
+    would (JSON columns arrive as text)."""
+    fields = model._meta.concrete_fields
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        for convert in field.get_db_converters(connection):
+            value = convert(value, None, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, [field.attname for field in fields], converted)
+
 
 def _reported_message(message_id: UUID) -> Message | None:
     """The outbound SMS the token was issued for, with its account, if both are still in use."""
-    message = (
-        Message.objects.select_related("traffic_account")
-        .filter(id=message_id, direction=Message.OUTBOUND)
-        .first()
-    )
-    if message is None:
+    with connection.cursor() as cursor:
+        cursor.execute(_reported_message_sql(), [message_id, Message.OUTBOUND])
+        row = cursor.fetchone()
+    if row is None:
         return None
-    account = message.traffic_account
+    split = len(Message._meta.concrete_fields)
+    message, account = _model_from_row(Message, row[:split]), _model_from_row(TrafficAccount, row[split:])
     if not account.is_active or account.channel != Channel.SMS:
         return None
+    message.traffic_account = account
     return message
 
 
@@ -63,8 +96,9 @@ def mitto_dlr(request: HttpRequest) -> HttpResponse:
     adapter = MittoSmsAdapter(account.provider_account())
     return parse_and_apply(
         account=account,
-        parse=lambda: adapter.parse_callback(callback),
+        parse=lambda: adapter.parse_dlr(callback, message_id),
         check=_same_provider_message(message),
+        reported=message,
     )
 
 

@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from accounts_app.models import TrafficAccount
 from channels_app.adapters.base import CallbackRejected, CallbackRequest, ChannelAdapter
 from channels_app.adapters.registry import adapter_for
+from channels_app.models import Message
 from channels_app.services.reports import ReportNotYetMatched, callback_events_apply
 from webhooks_app.callbacks.accounts import callback_account
 from webhooks_app.callbacks.http import accepted, callback_request, malformed, not_found, rejected, retry_later
@@ -34,9 +35,11 @@ def parse_and_apply(
     account: TrafficAccount,
     parse: Callable[[], Sequence[object]],
     check: Callable[[Sequence[object]], None] | None = None,
+    reported: Message | None = None,
 ) -> HttpResponse:
     """Parse an authenticated callback, run the provider-specific ``check`` on its events
-    (it may raise ``CallbackRejected``) and apply them in one transaction."""
+    (it may raise ``CallbackRejected``) and apply them in one transaction. ``reported`` is the
+    message the authentication itself named, already loaded (see ``report_apply``)."""
     try:
         events = parse()
         if check is not None:
@@ -48,7 +51,7 @@ def parse_and_apply(
         logger.warning("%s callback for account %s is malformed: %s", account.channel, account.id, error)
         return malformed()
     try:
-        outcome = callback_events_apply(account=account, events=events)
+        outcome = callback_events_apply(account=account, events=events, reported=reported)
     except ReportNotYetMatched as early:
         logger.info("%s report for %s came before its send response; asked to retry", account.channel, early)
         return retry_later()

@@ -8,7 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from channels_app.models import Conversation, Message, MessageEvent
 from channels_app.signals import inbound_message_received
@@ -81,6 +83,20 @@ def test_a_genuine_dlr_delivers_the_message_of_its_token(client, message):
     event = MessageEvent.objects.get(message=message, status=Status.DELIVERED)
     assert event.source == "provider"
     assert event.detail["raw"]["status"] == "DELIVRD"
+
+
+def test_a_dlr_reads_its_message_once_and_moves_it_in_one_statement(client, account, message):
+    post_dlr(client, dlr_token(sent_message(account, destination="+41751231235")))  # learns: no webhooks
+
+    with CaptureQueriesContext(connection) as queries:
+        response = post_dlr(client, dlr_token(message))
+
+    assert response.status_code == 200
+    statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == 2, statements
+    assert statements[0].startswith("SELECT") and "JOIN" in statements[0]  # the message with its account
+    assert statements[1].startswith("WITH moved AS (UPDATE")  # the move and its history event
+    assert statuses(message) == [Status.DELIVERED]
 
 
 def test_a_dlr_by_get_query_is_accepted_too(client, message):
