@@ -9,6 +9,7 @@ change, so it wins and no failover happens. A hop that fails outright triggers t
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,35 +19,74 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.dispatch import receiver
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from channels_app.models import Message, MessageEvent
 from channels_app.services.dispatch_queue import enqueue_dispatch
 from channels_app.services.transitions import message_transition
 from channels_app.signals import message_status_changed
-from channels_app.status import Status, satisfies
+from channels_app.status import RANK, Status, satisfies
 
 TABLE = Message._meta.db_table
-SWEEP_BATCH = 500
+EVENTS = MessageEvent._meta.db_table
+SWEEP_BATCH = 1000
 
-# The table name is ours; every value is a parameter.
-_CLAIM_DUE_SQL = (
-    f"WITH due AS (SELECT id FROM {TABLE}"  # noqa: S608
-    " WHERE failover_deadline IS NOT NULL AND failover_deadline <= %s"
-    " ORDER BY failover_deadline LIMIT %s FOR UPDATE SKIP LOCKED)"
-    f" UPDATE {TABLE} m SET failover_deadline = NULL FROM due WHERE m.id = due.id"
-    " RETURNING m.failover_chain_id, m.failover_position, m.status, m.failover_wanted_status"
+# The next hops to trigger come from ``next`` (rows of chain_id, position), built by each caller.
+# Triggering sets the hop Ready if it is still Scheduled, gives it a deadline of its own when
+# another hop follows, and writes its history event, all in the caller's one statement.
+# Table names are ours; every value is a parameter.
+_TRIGGER_CTES = (
+    f"triggered AS (UPDATE {TABLE} m SET status = %(ready)s, triggered_at = %(now)s, available_at = %(now)s,"  # noqa: S608
+    " queued_until = %(republish)s, updated_at = %(now)s,"
+    f" failover_deadline = CASE WHEN EXISTS (SELECT 1 FROM {TABLE} n WHERE n.failover_chain_id = m.failover_chain_id"
+    "   AND n.failover_position = m.failover_position + 1)"
+    "   THEN %(now)s + make_interval(secs => m.failover_timeout_seconds) ELSE NULL END"
+    " FROM next WHERE m.failover_chain_id = next.chain_id AND m.failover_position = next.position"
+    " AND m.status = %(scheduled)s RETURNING m.id),"
+    f" events AS (INSERT INTO {EVENTS} (message_id, status, occurred_at, source, detail)"
+    " SELECT id, %(ready)s, %(now)s, 'failover', %(detail)s FROM triggered)"
 )
 
 _TRIGGER_SQL = (
-    f"UPDATE {TABLE} m SET status = %s, triggered_at = %s, available_at = %s, queued_until = %s,"  # noqa: S608
-    " updated_at = %s,"
-    " failover_deadline = CASE WHEN EXISTS (SELECT 1 FROM {table} n WHERE n.failover_chain_id = m.failover_chain_id"
-    "   AND n.failover_position = m.failover_position + 1)"
-    "   THEN %s + make_interval(secs => m.failover_timeout_seconds) ELSE NULL END"
-    " FROM (SELECT unnest(%s::uuid[]) AS chain_id, unnest(%s::int[]) AS position) AS next"
-    " WHERE m.failover_chain_id = next.chain_id AND m.failover_position = next.position AND m.status = %s"
-    " RETURNING m.id"
-).replace("{table}", TABLE)
+    "WITH next AS (SELECT unnest(%(chains)s::uuid[]) AS chain_id, unnest(%(positions)s::int[]) AS position), "  # noqa: S608
+    + _TRIGGER_CTES
+    + " SELECT id FROM triggered"
+)
+
+# One statement per batch of due deadlines: claim them (clearing the deadline under the row lock,
+# so a report arriving later sees the hop already handed over), keep the hops that have not
+# reached their wanted status (pairs of wanted and satisfying statuses are parameters, from
+# ``satisfies``), and trigger the hop after each. The claim's FOR UPDATE SKIP LOCKED lets any
+# number of sweepers run; the trigger's status condition makes each hop fire at most once.
+_SWEEP_SQL = (
+    f"WITH due AS (SELECT id FROM {TABLE}"  # noqa: S608
+    " WHERE failover_deadline IS NOT NULL AND failover_deadline <= %(now)s"
+    " ORDER BY failover_deadline LIMIT %(batch)s FOR UPDATE SKIP LOCKED),"
+    f" claimed AS (UPDATE {TABLE} m SET failover_deadline = NULL FROM due WHERE m.id = due.id"
+    " RETURNING m.failover_chain_id, m.failover_position, m.status, m.failover_wanted_status),"
+    " next AS (SELECT c.failover_chain_id AS chain_id, c.failover_position + 1 AS position FROM claimed c"
+    " WHERE NOT EXISTS (SELECT 1 FROM unnest(%(wanted)s::text[], %(reached)s::text[]) AS ok(wanted, reached)"
+    "   WHERE ok.wanted = COALESCE(NULLIF(c.failover_wanted_status, ''), %(delivered)s) AND ok.reached = c.status)),"
+    f" {_TRIGGER_CTES}"
+    " SELECT (SELECT count(*) FROM claimed), ARRAY(SELECT id FROM triggered)"
+)
+
+
+@functools.cache
+def _satisfying_pairs() -> tuple[list[str], list[str]]:
+    """Every (wanted, reached) pair for which ``satisfies(reached, wanted)``, as two columns."""
+    pairs = [(wanted, reached) for wanted in RANK for reached in RANK if satisfies(reached, wanted)]
+    return [w for w, _ in pairs], [r for _, r in pairs]
+
+
+def _trigger_params(now: datetime) -> dict[str, Any]:
+    return {
+        "ready": Status.READY,
+        "scheduled": Status.SCHEDULED,
+        "now": now,
+        "republish": now + timedelta(seconds=settings.DISPATCH_REPUBLISH_AFTER_SECONDS),
+        "detail": Jsonb({"reason": "failover"}),
+    }
 
 
 def failover_trigger(*, hops: list[tuple[uuid.UUID, int]], now: datetime | None = None) -> list[uuid.UUID]:
@@ -57,35 +97,18 @@ def failover_trigger(*, hops: list[tuple[uuid.UUID, int]], now: datetime | None 
     """
     if not hops:
         return []
-    now = now or timezone.now()
-    republish = now + timedelta(seconds=settings.DISPATCH_REPUBLISH_AFTER_SECONDS)
+    params = _trigger_params(now or timezone.now())
+    params.update(chains=[str(c) for c, _ in hops], positions=[p for _, p in hops])
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            _TRIGGER_SQL,
-            [
-                Status.READY,
-                now,
-                now,
-                republish,
-                now,
-                now,
-                [str(c) for c, _ in hops],
-                [p for _, p in hops],
-                Status.SCHEDULED,
-            ],
-        )
+        cursor.execute(_TRIGGER_SQL, params)
         triggered = [row[0] for row in cursor.fetchall()]
-        MessageEvent.objects.bulk_create(
-            [
-                MessageEvent(
-                    message_id=i, status=Status.READY, occurred_at=now, source="failover", detail={"reason": "failover"}
-                )
-                for i in triggered
-            ]
-        )
-        if triggered:
-            transaction.on_commit(lambda: enqueue_dispatch(triggered))
+        _enqueue_after_commit(triggered)
     return triggered
+
+
+def _enqueue_after_commit(message_ids: list[uuid.UUID]) -> None:
+    if message_ids:
+        transaction.on_commit(lambda: enqueue_dispatch(message_ids))
 
 
 def _cancel_remaining(message: Message, now: datetime) -> None:
@@ -126,18 +149,15 @@ class FailoverSweepSummary:
 def failover_sweep(*, batch: int = SWEEP_BATCH) -> FailoverSweepSummary:
     """Fire every due deadline once; loop in batches so a backlog drains within one run."""
     summary = FailoverSweepSummary()
+    wanted, reached = _satisfying_pairs()
     while True:
-        now = timezone.now()
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(_CLAIM_DUE_SQL, [now, batch])
-                due = cursor.fetchall()
-            next_hops = [
-                (chain_id, position + 1)
-                for chain_id, position, status, wanted in due
-                if not satisfies(status, wanted or Status.DELIVERED)
-            ]
-            summary.triggered += len(failover_trigger(hops=next_hops, now=now))
-        summary.claimed += len(due)
-        if len(due) < batch:
+        params = _trigger_params(timezone.now())
+        params.update(batch=batch, wanted=wanted, reached=reached, delivered=Status.DELIVERED)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_SWEEP_SQL, params)
+            claimed, triggered = cursor.fetchone()
+            _enqueue_after_commit(triggered)
+        summary.claimed += claimed
+        summary.triggered += len(triggered)
+        if claimed < batch:
             return summary

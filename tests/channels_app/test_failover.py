@@ -242,3 +242,33 @@ def test_purge_runs_in_batches(auth_client, accounts):
 
     assert summary.messages == 7
     assert Message.objects.filter(triggered_at__isnull=True).count() == 0
+
+
+@pytest.mark.parametrize(
+    ("wanted", "reached", "fires"),
+    [
+        ("Delivered", Status.SENT, True),
+        ("Delivered", Status.DELIVERED, False),
+        ("Delivered", Status.READ, False),
+        ("Read", Status.DELIVERED, True),
+        ("Read", Status.READ, False),
+        ("Sent", Status.SENT, False),
+        ("Sent", Status.FAILED, True),
+    ],
+)
+def test_the_sweeper_hands_over_only_hops_short_of_their_wanted_status(auth_client, accounts, wanted, reached, fires):
+    # given: the status changed without the transition that would have cleared the deadline
+    first, second = _chain(auth_client, accounts, wanted=wanted)
+    Message.objects.filter(id=first.id).update(status=reached)
+    _expire(first)
+
+    # when
+    summary = failover_sweep()
+
+    # then
+    second.refresh_from_db()
+    assert summary.claimed == 1
+    assert summary.triggered == int(fires)
+    assert second.status == (Status.READY if fires else Status.SCHEDULED)
+    history = list(second.events.values_list("status", "source"))
+    assert history == [(Status.SCHEDULED, "api"), *([(Status.READY, "failover")] if fires else [])]
