@@ -19,11 +19,13 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts_app.models import TrafficAccount
 from channels_app.adapters.base import Channel, HttpExchange, OutboundMessage, SendError, SendResult
 from channels_app.adapters.registry import adapter_for
 from channels_app.models import DispatchAttempt, Message
 from channels_app.ratelimit import reserve_slots
 from channels_app.services.row_insert import insert_together
+from channels_app.services.row_models import message_and_account_columns, message_with_account
 from channels_app.services.transitions import message_transition, messages_mark_sent
 from channels_app.status import Status
 from webhooks_app.callback_tokens import callback_url_with_token, issue_callback_token
@@ -42,22 +44,22 @@ RECORD_INTERVAL_SECONDS = 0.05
 # Ready rows (right after any large bulk) the planner scans every due message for each chunk
 # instead of fetching the chunk's ids by primary key. The expression cannot use an index.
 _CLAIM_SQL = (
-    f"UPDATE {Message._meta.db_table}"  # noqa: S608
+    f"WITH claimed AS (UPDATE {Message._meta.db_table}"  # noqa: S608
     " SET status = %s, claimed_at = %s, attempts = attempts + 1, updated_at = %s"
     " WHERE id = ANY(%s) AND (status || '') = %s AND (available_at IS NULL OR available_at <= %s)"
-    " RETURNING id"
+    " RETURNING *)"
+    f" SELECT {message_and_account_columns('claimed', 'a')} FROM claimed"
+    f" JOIN {TrafficAccount._meta.db_table} a ON a.id = claimed.traffic_account_id"
 )
 
 
 def messages_claim(message_ids: list[uuid.UUID]) -> list[Message]:
-    """Claim the given messages that are still Ready and due; return them with their accounts."""
+    """Claim the given messages that are still Ready and due; return them with their accounts,
+    as the claim left them, from the claiming statement itself."""
     with connection.cursor() as cursor:
         now = timezone.now()
         cursor.execute(_CLAIM_SQL, [Status.SENDING, now, now, list(message_ids), Status.READY, now])
-        claimed = [row[0] for row in cursor.fetchall()]
-    if not claimed:
-        return []
-    return list(Message.objects.filter(id__in=claimed).select_related("traffic_account"))
+        return [message_with_account(row) for row in cursor.fetchall()]
 
 
 def retry_delay(*, attempt: int, retry_after: float | None) -> float:

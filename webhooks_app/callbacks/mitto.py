@@ -9,64 +9,38 @@ the message (403 when it contradicts the stored provider id).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 
 from accounts_app.models import TrafficAccount
 from channels_app.adapters.base import CallbackRejected, Channel, StatusEvent
 from channels_app.adapters.mitto_sms import MittoSmsAdapter
 from channels_app.models import Message
+from channels_app.services.row_models import message_and_account_columns, message_with_account
 from webhooks_app.callbacks.accounts import callback_account
 from webhooks_app.callbacks.http import callback_request, not_found, rejected
 from webhooks_app.callbacks.processing import log_rejection, parse_and_apply
 
-ModelT = TypeVar("ModelT", bound=Model)
-
-
-@functools.cache
-def _reported_message_sql() -> str:
-    """The message with its account in one statement, written out once: the ORM would compile
-    this join again for every report. Table and column names are ours; values are parameters."""
-    quote = connection.ops.quote_name
-    columns = [f"m.{quote(f.column)}" for f in Message._meta.concrete_fields]
-    columns += [f"a.{quote(f.column)}" for f in TrafficAccount._meta.concrete_fields]
-    return (
-        f"SELECT {', '.join(columns)} FROM {Message._meta.db_table} m"  # noqa: S608
-        f" JOIN {TrafficAccount._meta.db_table} a ON a.id = m.traffic_account_id"
-        " WHERE m.id = %s AND m.direction = %s"
-    )
-
-
-def _model_from_row(model: type[ModelT], values: Sequence[Any]) -> ModelT:
-    """A model instance from its concrete columns in declaration order, converted as the ORM
-    would (JSON columns arrive as text)."""
-    fields = model._meta.concrete_fields
-    converted = []
-    for field, value in zip(fields, values, strict=True):
-        for convert in field.get_db_converters(connection):
-            value = convert(value, None, connection)
-        converted.append(value)
-    return model.from_db(connection.alias, [field.attname for field in fields], converted)
+_REPORTED_MESSAGE_SQL = (
+    f"SELECT {message_and_account_columns('m', 'a')} FROM {Message._meta.db_table} m"  # noqa: S608
+    f" JOIN {TrafficAccount._meta.db_table} a ON a.id = m.traffic_account_id"
+    " WHERE m.id = %s AND m.direction = %s"
+)
 
 
 def _reported_message(message_id: UUID) -> Message | None:
     """The outbound SMS the token was issued for, with its account, if both are still in use."""
     with connection.cursor() as cursor:
-        cursor.execute(_reported_message_sql(), [message_id, Message.OUTBOUND])
+        cursor.execute(_REPORTED_MESSAGE_SQL, [message_id, Message.OUTBOUND])
         row = cursor.fetchone()
     if row is None:
         return None
-    split = len(Message._meta.concrete_fields)
-    message, account = _model_from_row(Message, row[:split]), _model_from_row(TrafficAccount, row[split:])
-    if not account.is_active or account.channel != Channel.SMS:
+    message = message_with_account(row)
+    if not message.traffic_account.is_active or message.traffic_account.channel != Channel.SMS:
         return None
-    message.traffic_account = account
     return message
 
 
