@@ -16,7 +16,10 @@ class Conversation(models.Model):
     """The thread between a traffic account's agent and one user on that channel."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    traffic_account = models.ForeignKey(TrafficAccount, on_delete=models.CASCADE, related_name="conversations")
+    # Indexed by conversation_per_user, which leads with it: a second index only slows inserts.
+    traffic_account = models.ForeignKey(
+        TrafficAccount, on_delete=models.CASCADE, related_name="conversations", db_index=False
+    )
     user_identifier = models.CharField(max_length=128)
     user_reachable = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -36,7 +39,10 @@ class Participant(models.Model):
     USER = "user"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="participants")
+    # Indexed by one_participant_per_role, which leads with it.
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="participants", db_index=False
+    )
     role = models.CharField(max_length=8, choices=[(AGENT, "Agent"), (USER, "User")])
     name = models.CharField(max_length=200, blank=True)
     phone_number = models.CharField(max_length=32, blank=True)
@@ -55,8 +61,9 @@ class Message(models.Model):
     INBOUND = "inbound"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    # Denormalised owner: every API query filters on it first.
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    # Denormalised owner: every API query filters on it first. Indexed by msg_customer_time,
+    # which leads with it: every index is written on each insert and on most status changes.
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_index=False)
     traffic_account = models.ForeignKey(TrafficAccount, on_delete=models.CASCADE, related_name="messages")
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     channel = models.CharField(max_length=16, choices=CHANNEL_CHOICES)
@@ -139,7 +146,8 @@ class MessageEvent(models.Model):
     """One real status change of a message; the history the API shows."""
 
     id = models.BigAutoField(primary_key=True)
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="events")
+    # Indexed by event_message_time, which leads with it.
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="events", db_index=False)
     status = models.CharField(max_length=16, choices=Status.CHOICES)
     occurred_at = models.DateTimeField()
     source = models.CharField(max_length=16, default="gateway")  # api, dispatch, provider, failover
