@@ -50,6 +50,34 @@ TARGETS = [
 ]
 
 
+# The rate each throughput case is judged by, and what one unit of it is.
+RATE_METRICS: dict[str, tuple[str, str]] = {
+    "single_send": ("requests_per_second", "send"),
+    "end_to_end": ("messages_per_second", "message"),
+    "dlr_ingest": ("callbacks_per_second", "report"),
+}
+# What the gateway's own work runs in; ``other`` (the load generator, this script) is not it.
+STACK_GROUPS = ("web", "worker", "beat", "sandbox", "postgres", "redis (shared)")
+
+
+def cpu_per_item(cores: dict[str, Any], rate: float, cpus: int) -> dict[str, Any] | None:
+    """Milliseconds of CPU that one item (a send, a message end to end, a report) cost each
+    process group, and the rate at which the stack's groups together would use every core.
+
+    A throughput target is within reach of this machine only when its rate is below that ceiling:
+    a missed target with the ceiling near the measured rate is spent CPU, not waiting.
+    """
+    if rate <= 0:
+        return None
+    per_group = {group: round(float(cores.get(group) or 0.0) / rate * 1000, 2) for group in (*STACK_GROUPS, "other")}
+    stack_ms = sum(per_group[group] for group in STACK_GROUPS)
+    return {
+        "ms_per_item": per_group,
+        "stack_ms_per_item": round(stack_ms, 2),
+        "ceiling_per_second": round(cpus * 1000 / stack_ms, 1) if stack_ms > 0 else None,
+    }
+
+
 @dataclass
 class CaseResult:
     scenario: str
@@ -99,6 +127,19 @@ class Report:
             )
         return rows
 
+    def cpu_budget(self) -> list[dict[str, Any]]:
+        """``cpu_per_item`` of each throughput case (median run), for the report and its JSON."""
+        rows = []
+        for result in self.cases:
+            metric, unit = RATE_METRICS.get(result.scenario, (None, ""))
+            rate = result.median.get(metric) if metric else None
+            if not isinstance(rate, int | float):
+                continue
+            budget = cpu_per_item(result.median.get("cpu_cores") or {}, float(rate), os.cpu_count() or 1)
+            if budget is not None:
+                rows.append({"case": f"{result.scenario} {result.case}", "unit": unit, "rate": rate, **budget})
+        return rows
+
     def as_json(self) -> dict[str, Any]:
         return {
             "run_id": self.config.run_id,
@@ -115,6 +156,7 @@ class Report:
                  "runs": c.runs}
                 for c in self.cases
             ],
+            "cpu_per_item": self.cpu_budget(),
             "statements_per_request": self.census,
             "profiles": self.profiles,
             "notes": self.notes,
@@ -226,6 +268,17 @@ def render_markdown(report: Report, scenarios: dict[str, ModuleType]) -> str:
                   "machine (the load generator, this script, anything else running: other engineers' test runs "
                   "make a run noisy). `SELECT 1` is the PostgreSQL round trip from this process just before "
                   "the run (about 0.1 ms on an idle machine)."]
+    budget = report.cpu_budget()
+    if budget:
+        lines += ["", "## CPU per item, and the throughput it allows (median run)", ""]
+        lines += _table(
+            ["case", "item", "measured /s", *[f"{g} ms" for g in STACK_GROUPS], "stack ms", "CPU ceiling /s"],
+            [[row["case"], row["unit"], row["rate"], *[row["ms_per_item"][g] for g in STACK_GROUPS],
+              row["stack_ms_per_item"], row["ceiling_per_second"]] for row in budget],
+        )
+        lines += ["", "Each group's cores divided by the rate: the CPU one item cost it. The ceiling is the rate at "
+                  "which the stack's processes together (load generator excluded) would use every core of this "
+                  "machine: a target above it cannot be met by removing waits, only by spending less CPU per item."]
     activity = [(f"{c.scenario} {c.case}", c.runs[0].get("postgres_activity")) for c in report.cases if c.runs]
     activity = [(name, a) for name, a in activity if a and a.get("top")]
     if activity:

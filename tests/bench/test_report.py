@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.config import BenchConfig
-from bench.report import CaseResult, Report, render_markdown
+from bench.report import CaseResult, Report, cpu_per_item, render_markdown
 from bench.scenarios import SCENARIOS
 
 
@@ -46,3 +46,27 @@ def test_write_creates_the_json_and_markdown_next_to_each_other(tmp_path: Path) 
     assert json_path == tmp_path / "20260101-000000.json"
     assert md_path.read_text().startswith("# Benchmark 20260101-000000 (quick)")
     assert '"requests_per_second": 1700.0' in json_path.read_text()
+
+
+def test_cpu_per_item_divides_each_groups_cores_by_the_rate() -> None:
+    cores = {"web": 0.8, "worker": 0.4, "postgres": 0.3, "sandbox": 0.2, "redis (shared)": 0.1, "other": 0.2}
+
+    budget = cpu_per_item(cores, 50.0, 2)
+
+    assert budget is not None
+    assert budget["ms_per_item"]["web"] == 16.0
+    assert budget["ms_per_item"]["other"] == 4.0
+    assert budget["stack_ms_per_item"] == 36.0  # the load generator's share (other) left out
+    assert budget["ceiling_per_second"] == 55.6  # 2 cores of 36 ms each
+
+
+def test_cpu_per_item_of_a_case_that_moved_nothing_is_none() -> None:
+    assert cpu_per_item({"web": 0.5}, 0.0, 2) is None
+
+
+def test_markdown_shows_the_cpu_ceiling_of_each_throughput_case(tmp_path: Path) -> None:
+    text = render_markdown(_report(tmp_path), SCENARIOS)
+
+    assert "## CPU per item, and the throughput it allows (median run)" in text
+    # single send: 1.5 web cores at 1,700 req/s
+    assert "| single_send c=16 | send | 1,700.0 | 0.880 |" in text
