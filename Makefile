@@ -41,8 +41,10 @@ lint: venv
 	$(VENV)/bin/ruff check .
 
 # The benchmark runs its own stack on its own database, Redis db and ports (see bench/README.md).
+# The full run records the first of each case's three runs with py-spy, so its report carries the
+# profiles that explain what it measured.
 bench: venv services
-	$(PY) -m bench.run
+	$(PY) -m bench.run --profile
 
 bench-quick: venv services
 	$(PY) -m bench.run --quick
