@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterable
 
 from django.conf import settings
+from kombu.exceptions import ChannelError
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,20 @@ def enqueue_dispatch(message_ids: list[uuid.UUID]) -> None:
         # them once it is back. Failing the API call here would make the client resend a message
         # that is already accepted.
         logger.exception("dispatch publish failed for %d messages; the sweeper will retry", len(message_ids))
+
+
+def dispatch_backlog() -> int:
+    """Dispatch tasks waiting in the broker, or 0 when the broker cannot tell (unreachable)."""
+    from gateway.celery import app
+
+    try:
+        with app.connection_for_read() as connection:
+            return connection.default_channel.queue_declare(queue=DISPATCH_QUEUE, passive=True).message_count
+    except ChannelError:
+        return 0  # the queue does not exist (yet): nothing is waiting in it
+    except Exception:
+        logger.warning("dispatch queue depth unknown; treating it as empty", exc_info=True)
+        return 0
 
 
 class CoalescingPublisher:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 import responses
+from django.conf import settings
 from django.utils import timezone
 
 from channels_app.models import DispatchAttempt, Message
 from channels_app.services.dispatch import messages_dispatch, retry_delay
-from channels_app.services.sweeper import dispatch_sweep
+from channels_app.services.dispatch_queue import DISPATCH_QUEUE, dispatch_backlog, enqueue_dispatch
+from channels_app.services.sweeper import BACKLOG_PATIENCE, dispatch_sweep
 from channels_app.status import Status
+from gateway.redis import get_redis
 from tests.factories import TrafficAccountFactory
 from webhooks_app.callback_tokens import verify_callback_token
 
@@ -36,6 +40,14 @@ def _send_sms(auth_client, account, destination="+41751231234") -> Message:
     )
     assert response.status_code == 200, response.json()
     return Message.objects.get(id=response.json()["messageId"])
+
+
+@pytest.fixture(autouse=True)
+def empty_dispatch_queue():
+    """The sweeper reads how much waits in the dispatch queue: each test starts with nothing."""
+    get_redis().delete(DISPATCH_QUEUE)
+    yield
+    get_redis().delete(DISPATCH_QUEUE)
 
 
 @pytest.fixture
@@ -210,6 +222,53 @@ def test_the_sweeper_publishes_ready_messages_the_broker_never_got(auth_client, 
     assert second.published == 0  # guarded until DISPATCH_REPUBLISH_AFTER_SECONDS pass
     message.refresh_from_db()
     assert message.queued_until > timezone.now()
+
+
+@pytest.fixture
+def backlog():
+    """Tasks waiting in the dispatch queue, as while workers are behind (they name no message)."""
+    enqueue_dispatch([uuid.uuid4() for _ in range(3)])
+    assert dispatch_backlog() == 1
+    return dispatch_backlog()
+
+
+def _published(message: Message, *, seconds_ago: float | None) -> None:
+    """As if the message had last been published that long ago (None: never)."""
+    when = None if seconds_ago is None else timezone.now() - timedelta(seconds=seconds_ago)
+    Message.objects.filter(id=message.id).update(queued_until=None if when is None else when + _guard())
+
+
+def _guard() -> timedelta:
+    return timedelta(seconds=settings.DISPATCH_REPUBLISH_AFTER_SECONDS)
+
+
+def test_behind_a_backlog_a_message_published_a_guard_ago_is_not_queued_again(auth_client, sms_account, backlog):
+    message = _send_sms(auth_client, sms_account)
+    _published(message, seconds_ago=_guard().total_seconds() * 2)
+
+    assert dispatch_sweep().published == 0
+    assert dispatch_backlog() == backlog  # no duplicate task joined the queue
+
+
+def test_behind_a_backlog_a_message_is_queued_again_after_the_longer_patience(auth_client, sms_account, backlog):
+    message = _send_sms(auth_client, sms_account)
+    _published(message, seconds_ago=_guard().total_seconds() * (BACKLOG_PATIENCE + 1))
+
+    assert dispatch_sweep().published == 1
+
+
+def test_behind_a_backlog_a_message_never_published_goes_at_once(auth_client, sms_account, backlog):
+    message = _send_sms(auth_client, sms_account)
+    _published(message, seconds_ago=None)  # a retry whose backoff elapsed, a recovered claim
+
+    assert dispatch_sweep().published == 1
+
+
+def test_without_a_backlog_a_message_published_a_guard_ago_is_queued_again(auth_client, sms_account):
+    message = _send_sms(auth_client, sms_account)
+    _published(message, seconds_ago=_guard().total_seconds() * 2)
+
+    assert dispatch_sweep().published == 1
 
 
 def test_the_sweeper_leaves_fresh_and_future_messages_alone(auth_client, sms_account):
