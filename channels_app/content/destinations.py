@@ -170,19 +170,18 @@ def _plain_split(text: str) -> tuple[int, str] | None:
     return country_code, national
 
 
-def phone_to_e164(value: str) -> str | None:
-    """E.164 form of ``value`` read as an international number, or None if it is not valid."""
+def international_text(value: str) -> str | None:
+    """``value`` with a leading "+" (for "00" or nothing), or None if it holds other characters."""
     text = value.strip()
     if not PHONE_CHARACTERS.fullmatch(text):
         return None
     if text.startswith("00"):
-        text = "+" + text[2:]
-    elif not text.startswith("+"):
-        text = "+" + text
-    plain = _plain_split(text)
-    if plain is not None:
-        # The E.164 form of a number read this way is the input itself.
-        return text if _is_valid(*plain) else None
+        return "+" + text[2:]
+    return text if text.startswith("+") else "+" + text
+
+
+def e164_by_phonenumbers(text: str) -> str | None:
+    """E.164 form of ``international_text``'s result by phonenumbers' general parser and checks."""
     try:
         number = phonenumbers.parse(text, None)
     except phonenumbers.NumberParseException:
@@ -190,6 +189,18 @@ def phone_to_e164(value: str) -> str | None:
     if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_to_e164(value: str) -> str | None:
+    """E.164 form of ``value`` read as an international number, or None if it is not valid."""
+    text = international_text(value)
+    if text is None:
+        return None
+    plain = _plain_split(text)
+    if plain is not None:
+        # The E.164 form of a number read this way is the input itself.
+        return text if _is_valid(*plain) else None
+    return e164_by_phonenumbers(text)
 
 
 def _invalid(message: str) -> ValidationError:

@@ -12,28 +12,17 @@ from phonenumbers import PhoneMetadata, PhoneNumberFormat, PhoneNumberType
 
 from channels_app.content.destinations import (
     NUMBER_TYPES,
-    PHONE_CHARACTERS,
     _plain_split,
+    e164_by_phonenumbers,
+    international_text,
     phone_to_e164,
 )
 
 
 def _phonenumbers_only(value: str) -> str | None:
     """phone_to_e164 with every input read by phonenumbers.parse and is_valid_number."""
-    text = value.strip()
-    if not PHONE_CHARACTERS.fullmatch(text):
-        return None
-    if text.startswith("00"):
-        text = "+" + text[2:]
-    elif not text.startswith("+"):
-        text = "+" + text
-    try:
-        number = phonenumbers.parse(text, None)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    text = international_text(value)
+    return None if text is None else e164_by_phonenumbers(text)
 
 
 def _all_metadata() -> list[PhoneMetadata]:
