@@ -11,6 +11,7 @@ from channels_app.templates_admin import sync_selected_templates
 
 # The admin index links the delivery dashboard (channels_app/dashboard/, routed in gateway/urls.py).
 admin.site.index_template = "admin/gateway_index.html"
+admin.site.site_header = admin.site.site_title = "Messaging gateway operations"
 
 
 class ReadOnlyInline(admin.TabularInline):

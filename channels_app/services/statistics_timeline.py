@@ -22,6 +22,7 @@ from typing import Any
 from django.db import connection
 
 from accounts_app.models import Customer
+from channels_app.adapters.base import Channel
 from channels_app.services.statistics import counted_messages
 
 # The timestamps behind each counted kind, in the order the dashboard draws them.
@@ -33,6 +34,9 @@ _KIND_COLUMNS = {
     "read": "read_at",
     "failed": "failed_at",
 }
+# Telegram bots get no delivery receipts (Sent is final there): their messages never count
+# against a delivery rate.
+CHANNELS_WITHOUT_RECEIPTS = (Channel.TELEGRAM,)
 # A dashboard chart has a point per bucket: bound it so a caller cannot ask for millions.
 MAX_BUCKETS = 1500
 
@@ -50,6 +54,7 @@ class DeliverySeries:
     key: SeriesKey
     counts: dict[str, list[int]]  # kind -> one count per bucket of the timeline
     accepted: int = 0
+    with_receipts: int = 0  # accepted on channels that report delivery
     delivered: int = 0
     failed: int = 0
     failovers: int = 0  # backup hops that were triggered
@@ -57,8 +62,9 @@ class DeliverySeries:
 
     @property
     def delivery_rate(self) -> float | None:
-        """Share of the accepted messages that reached Delivered (or Read)."""
-        return self.delivered / self.accepted if self.accepted else None
+        """Share of the accepted messages that reached Delivered (or Read), among those on
+        channels that report delivery; None when there are none."""
+        return self.delivered / self.with_receipts if self.with_receipts else None
 
 
 @dataclass
@@ -131,11 +137,12 @@ def delivery_timeline(
         index = int((bucket_start - created_from) / bucket)
         if 0 <= index < count:
             series(_key(grouping, channel_value, account_id)).counts[kind][index] = n
-    for grouping, channel_value, account_id, accepted, delivered, failed, failovers, p95 in _summaries(
+    for grouping, channel_value, account_id, accepted, with_receipts, delivered, failed, failovers, p95 in _summaries(
         base_sql, base_params
     ):
         target = series(_key(grouping, channel_value, account_id))
-        target.accepted, target.delivered, target.failed, target.failovers = accepted, delivered, failed, failovers
+        target.accepted, target.with_receipts, target.delivered = accepted, with_receipts, delivered
+        target.failed, target.failovers = failed, failovers
         target.p95_to_delivered_seconds = float(p95) if p95 is not None else None
     return timeline
 
@@ -161,11 +168,12 @@ def _summaries(base_sql: str, base_params: tuple[Any, ...]) -> list[tuple[Any, .
     # The table's columns are ours; every value is a parameter.
     sql = (
         "SELECT GROUPING(channel, traffic_account_id), channel, traffic_account_id,"  # noqa: S608
-        " count(*), count(delivered_at), count(failed_at), count(*) FILTER (WHERE failover_position > 0),"
+        " count(*), count(*) FILTER (WHERE channel <> ALL(%s::varchar[])),"
+        " count(delivered_at), count(failed_at), count(*) FILTER (WHERE failover_position > 0),"
         " percentile_cont(0.95) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM delivered_at - triggered_at))"
         f" FROM ({base_sql}) m"
         " GROUP BY GROUPING SETS ((), (channel), (channel, traffic_account_id))"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, list(base_params))
+        cursor.execute(sql, [list(CHANNELS_WITHOUT_RECEIPTS), *base_params])
         return cursor.fetchall()

@@ -31,7 +31,7 @@ def _message(account: TrafficAccount, conversation: Conversation, created: datet
     roll = rng.random()
     if account.channel == "telegram":  # Telegram bots get no receipts: Sent is final
         return message
-    if roll < 0.07:
+    if roll < 0.07 or (account.channel == "whatsapp" and roll < 0.12):
         message.status, message.failed_at, message.sent_at = Status.FAILED, message.sent_at, None
         message.error_code = "rejected"
     elif roll < 0.93:
@@ -57,5 +57,13 @@ def seed_last_hour(customer: Customer, *, seed: int = 7) -> list[TrafficAccount]
             base = now - timedelta(minutes=minute)
             for _ in range(max(0, int(rng.gauss(rate, rate / 3)))):
                 messages.append(_message(account, conversation, base + timedelta(seconds=rng.uniform(0, 59)), rng))
+    # WhatsApp failures fail over to SMS, as a chain with a timeout failover would.
+    sms, sms_conversation = accounts[0], Conversation.objects.get(traffic_account=accounts[0])
+    for failed in [m for m in messages if m.channel == "whatsapp" and m.status == Status.FAILED]:
+        failed.failover_chain_id, failed.failover_position = failed.id, 0
+        hop = _message(sms, sms_conversation, failed.failed_at, rng)
+        hop.failover_chain_id, hop.failover_position = failed.id, 1
+        hop.created_at = failed.created_at  # every hop is created at accept time, triggered later
+        messages.append(hop)
     Message.objects.bulk_create(messages)
     return accounts

@@ -78,7 +78,10 @@ def test_summaries_give_rate_failovers_and_p95_per_group(accounts):
     telegram_series = timeline.series[SeriesKey("telegram", telegram.id)]
     assert (telegram_series.failovers, telegram_series.p95_to_delivered_seconds) == (1, None)
     assert telegram_series.counts["accepted"][21] == 1  # accepted when the failover triggered it
-    assert timeline.overall.failovers == 1 and timeline.overall.accepted == 23
+    assert telegram_series.delivery_rate is None  # Telegram has no receipts
+    overall = timeline.overall
+    assert (overall.failovers, overall.accepted, overall.with_receipts) == (1, 23, 22)
+    assert overall.delivery_rate == pytest.approx(20 / 22)
 
 
 def test_filters_and_an_empty_window(accounts):
