@@ -15,7 +15,7 @@ export PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 # Tests use their own Redis database so a running `make run` never picks up test tasks.
 TEST_REDIS_URL ?= $(patsubst %/0,%/1,$(REDIS_URL))
 
-.PHONY: venv services migrate run test lint bench bench-quick bench-profile
+.PHONY: venv services browser static migrate run test lint bench bench-quick bench-profile
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,10 +31,18 @@ services:
 migrate: venv services
 	$(PY) manage.py migrate --noinput
 
-run: migrate
+# Chromium for the browser tests (tests/browser/), from Debian when missing.
+browser:
+	bash scripts/browser.sh
+
+# Hashed, compressed copies of the admin's and Swagger UI's files, served by WhiteNoise.
+static: venv
+	$(PY) manage.py collectstatic --noinput -v0
+
+run: migrate static
 	$(VENV)/bin/honcho start -f Procfile
 
-test: venv services
+test: venv services browser
 	REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: venv

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 
 from accounts_app.admin_actions import register_provider_webhook
 from accounts_app.models import CHANNEL_CREDENTIAL_KEYS, Customer, TrafficAccount
+from channels_app.templates_admin import sync_account_templates
 
 ALL_CREDENTIAL_KEYS = sorted({key for keys in CHANNEL_CREDENTIAL_KEYS.values() for key in keys})
 
@@ -81,11 +82,12 @@ class TrafficAccountForm(forms.ModelForm, _CredentialInputs):
 class TrafficAccountAdmin(admin.ModelAdmin):
     form = TrafficAccountForm
     list_display = ["name", "customer", "channel", "is_active", "test_mode", "throughput_per_second", "credentials_set"]
-    list_filter = ["channel", "is_active", "test_mode"]
-    search_fields = ["name", "customer__email", "id"]
+    list_filter = ["channel", "is_active", "test_mode", "customer"]
+    search_fields = ["name", "customer__email", "=id"]
+    list_select_related = ["customer"]
     readonly_fields = ["id", "created_at", "updated_at", "credentials_set"]
     autocomplete_fields = ["customer"]
-    actions = [register_provider_webhook]
+    actions = [register_provider_webhook, sync_account_templates]
 
     @admin.display(description="Credentials (masked)")
     def credentials_set(self, obj: TrafficAccount) -> str:

@@ -5,8 +5,13 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
+from channels_app.admin_actions import requeue_failed_messages
 from channels_app.models import DispatchAttempt, Message, MessageEvent, WhatsAppTemplate
 from channels_app.templates_admin import sync_selected_templates
+
+# The admin index links the delivery dashboard (channels_app/dashboard/, routed in gateway/urls.py).
+admin.site.index_template = "admin/gateway_index.html"
+admin.site.site_header = admin.site.site_title = "Messaging gateway operations"
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -46,12 +51,19 @@ class MessageAdmin(admin.ModelAdmin):
         "error_code",
         "traffic_account",
     ]
-    list_filter = ["status", "channel", "direction"]
-    search_fields = ["id", "destination", "provider_message_id", "bulk_id"]
+    list_filter = ["status", "channel", "direction", "created_at", "customer", "traffic_account"]
+    search_fields = ["destination", "provider_message_id", "=id", "=bulk_id"]
+    search_help_text = "Destination (or part of it), provider message id, message id or bulk id."
     date_hierarchy = "created_at"
     list_select_related = ["traffic_account"]
     inlines = [MessageEventInline, DispatchAttemptInline]
+    actions = [requeue_failed_messages]
     show_full_result_count = False  # counting millions of rows on every page view is too slow
+
+    def has_requeue_permission(self, request: HttpRequest) -> bool:
+        """Requeueing writes, so it needs the change permission, which the read-only
+        ``has_change_permission`` below only grants for GET."""
+        return request.user.has_perm("channels_app.change_message")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Message | None = None) -> list[str]:
         return [field.name for field in Message._meta.fields]
@@ -66,7 +78,8 @@ class MessageAdmin(admin.ModelAdmin):
 @admin.register(WhatsAppTemplate)
 class WhatsAppTemplateAdmin(admin.ModelAdmin):
     list_display = ["name", "language", "category", "status", "traffic_account", "updated_at"]
-    list_filter = ["status", "category", "language"]
+    list_filter = ["status", "category", "language", "traffic_account"]
     search_fields = ["name", "traffic_account__name"]
+    list_select_related = ["traffic_account"]
     readonly_fields = ["id", "provider_template_id", "created_at", "updated_at"]
     actions = [sync_selected_templates]

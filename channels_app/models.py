@@ -154,6 +154,7 @@ class MessageEvent(models.Model):
     detail = models.JSONField(default=dict, blank=True)
 
     class Meta:
+        verbose_name = "status change"
         # Arrival order: providers stamp whole seconds, so their times can sort before ours.
         ordering = ["id"]
         indexes = [models.Index(fields=["message", "occurred_at"], name="event_message_time")]
@@ -177,6 +178,7 @@ class DispatchAttempt(models.Model):
     error = models.TextField(blank=True, default="")
 
     class Meta:
+        verbose_name = "provider attempt"
         ordering = ["message", "number"]
 
     def __str__(self) -> str:
@@ -202,6 +204,8 @@ class WhatsAppTemplate(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "WhatsApp template"
+        verbose_name_plural = "WhatsApp templates"
         ordering = ["name", "language"]
         constraints = [
             models.UniqueConstraint(fields=["traffic_account", "name", "language"], name="template_per_language")
@@ -224,6 +228,7 @@ class IdempotencyRecord(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "idempotency record"
         constraints = [models.UniqueConstraint(fields=["customer", "key"], name="idempotency_key_per_customer")]
         indexes = [models.Index(fields=["created_at"], name="idempotency_created")]
 

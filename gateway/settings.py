@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts_app",
     "channels_app",
     "webhooks_app",
@@ -87,6 +88,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "gateway.middleware.CaseInsensitiveApiPathMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (admin CSS, Swagger UI) are served by the app itself in every mode.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -136,6 +139,14 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# WhiteNoise serves /static/ under gunicorn as well as runserver. Hashed, compressed files come
+# from ``collectstatic`` (the Dockerfile and ``make run`` run it); without a manifest (tests, a
+# fresh checkout) WhiteNoise finds the files in the apps directly, so nothing has to be built first.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "gateway.staticfiles.GatewayStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BYTES", default=32 * 1024 * 1024)
 
@@ -164,6 +175,12 @@ SPECTACULAR_SETTINGS = {
         "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
     },
     "SECURITY": [{"bearerAuth": []}],
+    # Swagger UI from the pinned copy in drf-spectacular-sidecar, served by the app: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # validatorUrl off: Swagger UI would otherwise send the schema's URL to swagger.io for a badge.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # Providers. A traffic account's own base URL overrides these (sandbox, regional endpoints).

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from channels_app.dashboard.views import delivery_dashboard
 from gateway.health import healthz
 
 api_patterns = [
@@ -19,6 +20,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("callbacks/", include("webhooks_app.callback_urls")),
     path("healthz", healthz, name="healthz"),
+    # Before admin.site.urls, whose catch-all would answer 404; admin_view makes it staff-only.
+    path("admin/dashboard/", admin.site.admin_view(delivery_dashboard), name="admin-delivery-dashboard"),
     path("admin/", admin.site.urls),
 ]
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import uuid
 
 import factory
+from django.utils import timezone
 
 from accounts_app.models import Customer, TrafficAccount
+from channels_app.models import Conversation, Message
+from channels_app.status import Status
 
 DEFAULT_PASSWORD = "correct-horse-battery"
 
@@ -52,3 +55,32 @@ class TrafficAccountFactory(factory.django.DjangoModelFactory):
     display_name = "Gateway Demo"
     base_url = "https://provider.test"
     is_active = True
+
+
+class ConversationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Conversation
+        django_get_or_create = ("traffic_account", "user_identifier")
+
+    traffic_account = factory.SubFactory(TrafficAccountFactory)
+    user_identifier = "+41751231234"
+
+
+class MessageFactory(factory.django.DjangoModelFactory):
+    """An outbound message accepted now; pass ``status`` and the matching timestamps."""
+
+    class Meta:
+        model = Message
+
+    traffic_account = factory.SubFactory(TrafficAccountFactory)
+    customer = factory.LazyAttribute(lambda o: o.traffic_account.customer)
+    conversation = factory.LazyAttribute(
+        lambda o: ConversationFactory(traffic_account=o.traffic_account, user_identifier=o.destination)
+    )
+    channel = factory.LazyAttribute(lambda o: o.traffic_account.channel)
+    direction = Message.OUTBOUND
+    destination = "+41751231234"
+    content = factory.LazyFunction(lambda: {"text": "Hello"})
+    status = Status.READY
+    created_at = factory.LazyFunction(timezone.now)
+    triggered_at = factory.LazyAttribute(lambda o: o.created_at)

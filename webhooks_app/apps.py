@@ -4,6 +4,7 @@ from django.apps import AppConfig
 class WebhooksAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "webhooks_app"
+    verbose_name = "Webhooks"
 
     def ready(self) -> None:
         """Listen to message events so each one fans out to the customer's webhooks."""

@@ -50,6 +50,8 @@ class WebhookTrafficAccount(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "traffic account of a webhook"
+        verbose_name_plural = "traffic accounts of webhooks"
         constraints = [
             models.UniqueConstraint(fields=["webhook", "traffic_account"], name="webhook_applied_once")
         ]
@@ -80,6 +82,8 @@ class WebhookDelivery(models.Model):
     last_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "webhook delivery"
+        verbose_name_plural = "webhook deliveries"
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["next_attempt_at"], name="delivery_due", condition=Q(status="pending")),

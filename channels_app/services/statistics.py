@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 
 from accounts_app.models import Customer
 from channels_app.models import Message
@@ -51,6 +51,34 @@ class Statistics:
         return totals
 
 
+def counted_messages(
+    *,
+    customer: Customer | None,
+    created_from: datetime,
+    created_to: datetime,
+    traffic_account_id: uuid.UUID | None = None,
+    channel: str | None = None,
+) -> QuerySet[Message]:
+    """The messages statistics count: outbound, triggered, created in [from, to).
+
+    ``customer=None`` counts every customer's messages: only the staff dashboard asks for that;
+    the API always passes the authenticated customer.
+    """
+    messages = Message.objects.filter(
+        direction=Message.OUTBOUND,
+        triggered_at__isnull=False,
+        created_at__gte=created_from,
+        created_at__lt=created_to,
+    )
+    if customer is not None:
+        messages = messages.filter(customer=customer)
+    if traffic_account_id is not None:
+        messages = messages.filter(traffic_account_id=traffic_account_id)
+    if channel:
+        messages = messages.filter(channel=channel)
+    return messages.order_by()
+
+
 def message_statistics(
     *,
     customer: Customer,
@@ -63,20 +91,15 @@ def message_statistics(
 
     The caller validates the window (``from`` < ``to``, at most ``max_range()``).
     """
-    messages = Message.objects.filter(
+    messages = counted_messages(
         customer=customer,
-        direction=Message.OUTBOUND,
-        triggered_at__isnull=False,
-        created_at__gte=created_from,
-        created_at__lt=created_to,
+        created_from=created_from,
+        created_to=created_to,
+        traffic_account_id=traffic_account_id,
+        channel=channel,
     )
-    if traffic_account_id is not None:
-        messages = messages.filter(traffic_account_id=traffic_account_id)
-    if channel:
-        messages = messages.filter(channel=channel)
     grouped = (
-        messages.order_by()
-        .values("traffic_account_id", "channel", "status")
+        messages.values("traffic_account_id", "channel", "status")
         .annotate(count=Count("id"))
         .order_by("traffic_account_id", "channel", "status")
     )

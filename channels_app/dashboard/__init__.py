@@ -1,0 +1,1 @@
+"""The staff delivery dashboard inside the admin (``/admin/dashboard/``)."""
