@@ -240,6 +240,7 @@ LOGGING = {
 HOUSEKEEPING_TASKS = [
     "channels.sweep_dispatch", "channels.sweep_failover", "channels.purge_untriggered",
     "channels.expire_idempotency_records", "webhooks.sweep", "webhooks.expire_attempts",
+    "channels.cancel_pending_of_inactive",
 ]
 CELERY_TASK_ROUTES = {
     **{name: {"queue": "housekeeping"} for name in HOUSEKEEPING_TASKS},

@@ -24,6 +24,7 @@ from channels_app.adapters.base import Channel, HttpExchange, OutboundMessage, S
 from channels_app.adapters.registry import adapter_for
 from channels_app.models import DispatchAttempt, Message
 from channels_app.ratelimit import reserve_slots
+from channels_app.services.deactivation import account_and_customer_active
 from channels_app.services.row_insert import insert_together
 from channels_app.services.row_models import message_and_account_columns, message_with_account
 from channels_app.services.transitions import message_transition, messages_mark_sent
@@ -39,7 +40,8 @@ SLOT_TOLERANCE_SECONDS = 0.05
 RECORD_BATCH = 25
 RECORD_INTERVAL_SECONDS = 0.05
 
-# The table name is ours; every value is a parameter. `status || ''` is deliberate: a plain
+# The table name is ours; every value is a parameter. Messages of a deactivated traffic account
+# or customer are not claimed (services/deactivation.py cancels them). `status || ''` is deliberate: a plain
 # `status = 'Ready'` matches the partial index msg_ready_due, and with statistics that undercount
 # Ready rows (right after any large bulk) the planner scans every due message for each chunk
 # instead of fetching the chunk's ids by primary key. The expression cannot use an index.
@@ -47,6 +49,7 @@ _CLAIM_SQL = (
     f"WITH claimed AS (UPDATE {Message._meta.db_table}"  # noqa: S608
     " SET status = %s, claimed_at = %s, attempts = attempts + 1, updated_at = %s"
     " WHERE id = ANY(%s) AND (status || '') = %s AND (available_at IS NULL OR available_at <= %s)"
+    f" AND {account_and_customer_active(Message._meta.db_table)}"
     " RETURNING *)"
     f" SELECT {message_and_account_columns('claimed', 'a')} FROM claimed"
     f" JOIN {TrafficAccount._meta.db_table} a ON a.id = claimed.traffic_account_id"
