@@ -65,18 +65,42 @@ def _decode_body(raw: bytes | None) -> Any:
         return None
     try:
         return json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: nested deeper than the decoder goes; kept as text like any non-JSON body.
         return raw[:4000].decode("utf-8", "replace")
 
 
 def _redact_value(value: Any, secrets: Iterable[str]) -> Any:
-    if isinstance(value, str):
-        return redact(value, secrets)
-    if isinstance(value, Mapping):
-        return {k: _redact_value(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redact_value(v, secrets) for v in value]
-    return value
+    """A copy of a JSON-like value with every secret in its strings masked.
+
+    Iterative, not recursive: a pass-through object (a Viber keyboard) or a provider's answer can
+    be nested deeper than Python's recursion limit, and a crash here would hit every retry.
+    """
+    secrets = list(secrets)
+
+    def copy_of(node: Any) -> Any:
+        if isinstance(node, str):
+            return redact(node, secrets)
+        if isinstance(node, Mapping):
+            return {}
+        if isinstance(node, list):
+            return []
+        return node
+
+    root = copy_of(value)
+    pending: list[tuple[Any, Any]] = [(value, root)] if isinstance(root, dict | list) else []
+    while pending:
+        source, target = pending.pop()
+        items = source.items() if isinstance(source, Mapping) else enumerate(source)
+        for key, child in items:
+            copied = copy_of(child)
+            if isinstance(target, dict):
+                target[key] = copied
+            else:
+                target.append(copied)
+            if isinstance(copied, dict | list):
+                pending.append((child, copied))
+    return root
 
 
 def call_provider(
@@ -117,7 +141,6 @@ def call_provider(
     except requests.Timeout as exc:
         exchange.duration_ms = (time.perf_counter() - started) * 1000
         exchange.error = redact(f"timeout: {exc}", secrets)
-        # ``from None``: the original error's text holds the URL, which may carry a token (Telegram).
         raise ProviderUnavailable("timeout", "provider did not answer in time", exchange=exchange) from None
     except requests.RequestException as exc:
         exchange.duration_ms = (time.perf_counter() - started) * 1000

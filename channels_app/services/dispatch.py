@@ -20,7 +20,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts_app.models import TrafficAccount
-from channels_app.adapters.base import Channel, HttpExchange, OutboundMessage, SendError, SendResult
+from channels_app.adapters.base import (
+    Channel,
+    HttpExchange,
+    OutboundMessage,
+    SendError,
+    SendResult,
+)
 from channels_app.adapters.registry import adapter_for
 from channels_app.models import DispatchAttempt, Message
 from channels_app.ratelimit import reserve_slots
@@ -117,6 +123,15 @@ def _defer(message: Message, slot_at: datetime) -> None:
     )
 
 
+class DispatchCrashed(SendError):
+    """An unexpected exception while sending (a provider answer our parsing chokes on, a bug).
+    It counts as an attempt like any failure, so the message reaches Failed after the last one
+    instead of crashing again on every lease expiry, forever."""
+
+    retryable = True
+    kind = "crashed"
+
+
 def _on_failure(message: Message, error: SendError) -> None:
     if error.retryable and message.attempts < settings.DISPATCH_MAX_ATTEMPTS:
         delay = retry_delay(attempt=message.attempts, retry_after=error.retry_after)
@@ -168,9 +183,14 @@ def message_send_once(message: Message) -> Outcome:
     )
     started = timezone.now()
     try:
-        result = adapter_for(message.traffic_account.provider_account()).send(outbound)
+        adapter = adapter_for(message.traffic_account.provider_account())
+        result = adapter.send(outbound)
     except SendError as error:
         return Outcome(message=message, started=started, error=error)
+    except Exception as exc:
+        logger.exception("dispatch of message %s crashed on attempt %d", message.id, message.attempts)
+        crashed = DispatchCrashed("internal_error", f"{type(exc).__name__} while sending")
+        return Outcome(message=message, started=started, error=crashed)
     return Outcome(message=message, started=started, result=result)
 
 
