@@ -187,6 +187,9 @@ WEBHOOK_SUBSCRIPTION_CACHE_SECONDS = env.float("WEBHOOK_SUBSCRIPTION_CACHE_SECON
 # How long a process may use its copy of a customer or traffic account (accounts_app/cache.py).
 ACCOUNT_CACHE_SECONDS = env.float("ACCOUNT_CACHE_SECONDS", default=5.0)
 DISPATCH_MAX_ATTEMPTS = env.int("DISPATCH_MAX_ATTEMPTS", default=8)
+# After a read timeout (the provider may have the message) the retry waits this long, past the
+# provider's usual report delay, and happens only if no report arrived meanwhile.
+AMBIGUOUS_RETRY_DELAY_SECONDS = env.float("AMBIGUOUS_RETRY_DELAY_SECONDS", default=120.0)
 DISPATCH_RETRY_BASE_SECONDS = env.float("DISPATCH_RETRY_BASE_SECONDS", default=2.0)
 DISPATCH_RETRY_MAX_SECONDS = env.float("DISPATCH_RETRY_MAX_SECONDS", default=900.0)
 DISPATCH_REPUBLISH_AFTER_SECONDS = env.int("DISPATCH_REPUBLISH_AFTER_SECONDS", default=30)

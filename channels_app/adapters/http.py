@@ -16,7 +16,7 @@ import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 
-from channels_app.adapters.base import HttpExchange, ProviderUnavailable
+from channels_app.adapters.base import HttpExchange, ProviderAmbiguous, ProviderUnavailable
 
 _session_lock = threading.Lock()
 _session: requests.Session | None = None
@@ -138,9 +138,18 @@ def call_provider(
             method, url, headers=headers, json=json_body, params=params, timeout=timeout,
             allow_redirects=False,
         )
+    except requests.ReadTimeout as exc:
+        exchange.duration_ms = (time.perf_counter() - started) * 1000
+        exchange.error = redact(f"read timeout: {exc}", secrets)
+        # The request went out: the provider may have taken the message and only its answer is late.
+        # ``from None``: the original error's text holds the URL, which may carry a token (Telegram).
+        raise ProviderAmbiguous(
+            "timeout", "provider did not answer in time; it may have received the message", exchange=exchange
+        ) from None
     except requests.Timeout as exc:
         exchange.duration_ms = (time.perf_counter() - started) * 1000
         exchange.error = redact(f"timeout: {exc}", secrets)
+        # A connect timeout: the request never left, so a retry cannot duplicate.
         raise ProviderUnavailable("timeout", "provider did not answer in time", exchange=exchange) from None
     except requests.RequestException as exc:
         exchange.duration_ms = (time.perf_counter() - started) * 1000

@@ -24,6 +24,8 @@ from channels_app.adapters.base import (
     Channel,
     HttpExchange,
     OutboundMessage,
+    ProviderAmbiguous,
+    ProviderUnavailable,
     SendError,
     SendResult,
 )
@@ -31,6 +33,7 @@ from channels_app.adapters.registry import adapter_for
 from channels_app.models import DispatchAttempt, Message
 from channels_app.ratelimit import reserve_slots
 from channels_app.services.deactivation import account_and_customer_active
+from channels_app.services.dispatch_recheck import claim_still_sendable, needs_recheck
 from channels_app.services.row_insert import insert_together
 from channels_app.services.row_models import message_and_account_columns, message_with_account
 from channels_app.services.transitions import message_transition, messages_mark_sent
@@ -135,6 +138,10 @@ class DispatchCrashed(SendError):
 def _on_failure(message: Message, error: SendError) -> None:
     if error.retryable and message.attempts < settings.DISPATCH_MAX_ATTEMPTS:
         delay = retry_delay(attempt=message.attempts, retry_after=error.retry_after)
+        if isinstance(error, ProviderAmbiguous):
+            # Wait past the provider's usual report delay: a report naming our id moves the
+            # message on meanwhile, and then the claim no longer takes it.
+            delay = max(delay, settings.AMBIGUOUS_RETRY_DELAY_SECONDS)
         Message.objects.filter(id=message.id, status=Status.SENDING).update(
             status=Status.READY,
             available_at=timezone.now() + timedelta(seconds=delay),
@@ -185,6 +192,10 @@ def message_send_once(message: Message) -> Outcome:
     try:
         adapter = adapter_for(message.traffic_account.provider_account())
         result = adapter.send(outbound)
+    except ProviderAmbiguous as error:
+        if adapter.dedupes_on_our_id:  # a retry at once cannot duplicate
+            error = ProviderUnavailable(error.code, error.text, exchange=error.exchange)
+        return Outcome(message=message, started=started, error=error)
     except SendError as error:
         return Outcome(message=message, started=started, error=error)
     except Exception as exc:
@@ -256,6 +267,8 @@ def messages_dispatch(message_ids: list[uuid.UUID]) -> DispatchSummary:
         for message, slot in to_send:
             if slot is not None and slot > time.time():
                 time.sleep(slot - time.time())
+            if needs_recheck(message, time.time() - started) and not claim_still_sendable(message):
+                continue
             try:
                 pending.append(message_send_once(message))
             except Exception:
