@@ -39,6 +39,10 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rs
 DATABASES = {"default": env.db_url("DATABASE_URL", default="postgres://gateway:gateway@127.0.0.1:55432/gateway")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Fail fast when PostgreSQL is unreachable (the web then answers 503) instead of hanging a thread.
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5))
+# Retry-After (seconds) of the 503 answered while the database is unavailable.
+DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS = env.int("DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS", default=5)
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_gateway")}
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:56379/0")
@@ -93,6 +97,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so its process_exception sees a view's database error first.
+    "gateway.database_outage.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "gateway.urls"
