@@ -33,7 +33,7 @@ from channels_app.adapters.registry import adapter_for
 from channels_app.models import DispatchAttempt, Message
 from channels_app.ratelimit import reserve_slots
 from channels_app.services.deactivation import account_and_customer_active
-from channels_app.services.dispatch_recheck import claim_still_sendable, needs_recheck
+from channels_app.services.dispatch_recheck import SendGuard
 from channels_app.services.row_insert import insert_together
 from channels_app.services.row_models import message_and_account_columns, message_with_account
 from channels_app.services.transitions import message_transition, messages_mark_sent
@@ -264,10 +264,11 @@ def messages_dispatch(message_ids: list[uuid.UUID]) -> DispatchSummary:
                 to_send.append((message, slot))
         pending: list[Outcome] = []
         flushed_at = time.monotonic()
+        guard = SendGuard(group[0].traffic_account_id)
         for message, slot in to_send:
             if slot is not None and slot > time.time():
                 time.sleep(slot - time.time())
-            if needs_recheck(message, time.time() - started) and not claim_still_sendable(message):
+            if not guard.allows(message):  # a report came, or the account was deactivated
                 continue
             try:
                 pending.append(message_send_once(message))

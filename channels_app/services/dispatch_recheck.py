@@ -4,16 +4,18 @@ A claim is taken for a whole chunk, and the chunk's messages are sent one after 
 claim can be seconds old when its message's turn comes. Two things may have changed meanwhile:
 
 * a delivery report arrived for an earlier attempt that timed out but reached the provider (it
-  names our id, so it moves the claimed message on): sending again would duplicate it;
-* its traffic account or customer was deactivated: the kill switch must hold mid-chunk.
-
-One primary-key read answers both. It is made only where it can matter (a retry, or a claim
-older than ``RECHECK_AFTER_SECONDS``), so a first attempt sent right after its claim costs nothing.
+  names our id, so it moves the claimed message on): sending again would duplicate it. Every
+  retry is therefore read again right before its send (one primary-key read; retries are rare).
+* its traffic account or customer was deactivated: the kill switch must hold mid-chunk. The
+  account is read again at most once per ``RECHECK_AFTER_SECONDS`` of a chunk's sending, so a
+  first attempt sent right after its claim costs nothing.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 
 from django.db import connection
 
@@ -39,8 +41,36 @@ _RELEASE_SQL = (
 _FORGET_CLAIM_SQL = f"UPDATE {Message._meta.db_table} SET claimed_at = NULL WHERE id = %s"  # noqa: S608
 
 
-def needs_recheck(message: Message, claim_age_seconds: float) -> bool:
-    return message.attempts > 1 or claim_age_seconds > RECHECK_AFTER_SECONDS
+_ACCOUNT_ACTIVE_SQL = (
+    f"SELECT {account_and_customer_active('m')} FROM (SELECT %s::uuid AS traffic_account_id) m"  # noqa: S608
+)
+
+
+class SendGuard:
+    """Decides, message by message within one account's group of a chunk, whether to send."""
+
+    def __init__(self, traffic_account_id: uuid.UUID) -> None:
+        self.traffic_account_id = traffic_account_id
+        self.checked_at = time.monotonic()
+        self.active = True
+
+    def allows(self, message: Message) -> bool:
+        if message.attempts > 1:
+            return claim_still_sendable(message)
+        if time.monotonic() - self.checked_at > RECHECK_AFTER_SECONDS:
+            with connection.cursor() as cursor:
+                cursor.execute(_ACCOUNT_ACTIVE_SQL, [self.traffic_account_id])
+                self.active = bool(cursor.fetchone()[0])
+            self.checked_at = time.monotonic()
+        if not self.active:
+            _release(message)
+        return self.active
+
+
+def _release(message: Message) -> None:
+    """Back to Ready, where the claim never takes it and the cancellation finds it."""
+    with connection.cursor() as cursor:
+        cursor.execute(_RELEASE_SQL, [Status.READY, message.id, Status.SENDING])
 
 
 def claim_still_sendable(message: Message) -> bool:
@@ -65,7 +95,5 @@ def claim_still_sendable(message: Message) -> bool:
             detail={"reason": "provider id known from an earlier attempt"}, extra_fields={"claimed_at": None},
         )
         return False
-    # Deactivated: back to Ready, where the claim never takes it and the cancellation finds it.
-    with connection.cursor() as cursor:
-        cursor.execute(_RELEASE_SQL, [Status.READY, message.id, Status.SENDING])
+    _release(message)  # deactivated
     return False

@@ -3,16 +3,21 @@ reason, templates refuse, and reports on what was sent before are still recorded
 
 from __future__ import annotations
 
+import json
+import threading
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import responses
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
 from accounts_app.models import Customer, TrafficAccount
 from channels_app.models import Message
 from channels_app.services.dispatch import messages_dispatch
+from channels_app.services.dispatch_recheck import RECHECK_AFTER_SECONDS
 from channels_app.services.failover import failover_sweep
 from channels_app.status import Status
 from channels_app.tasks import cancel_pending_of_inactive
@@ -225,3 +230,65 @@ def test_the_command_refuses_unknown_targets(db):
         call_command("deactivate", "--customer", "nobody@example.com")
     with pytest.raises(CommandError, match="Not a traffic account id"):
         call_command("deactivate", "--traffic-account", "nope")
+
+
+class _SlowProvider:
+    """A local Mitto that takes ``delay`` seconds per SMS and runs ``on_first`` during the first."""
+
+    def __init__(self, delay: float, on_first) -> None:
+        self.received: list[dict] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                outer.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                if len(outer.received) == 1:
+                    on_first()
+                threading.Event().wait(delay)
+                answer = json.dumps({"id": f"mitto-{len(outer.received)}", "responseCode": 0}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deactivation_while_a_chunk_is_being_sent_stops_the_rest_of_it(auth_client):
+    """Committed rows, so the provider's thread can switch the account off on its own connection
+    while the worker is waiting for the first answer."""
+    account_id: list = []
+
+    def deactivate() -> None:
+        TrafficAccount.objects.filter(id=account_id[0]).update(is_active=False)
+        connection.close()
+
+    provider = _SlowProvider(delay=RECHECK_AFTER_SECONDS + 0.2, on_first=deactivate)
+    try:
+        account = TrafficAccountFactory(customer=auth_client.customer, channel="sms", base_url=provider.url)
+        account_id.append(account.id)
+        messages = [_send_sms(auth_client, account) for _ in range(3)]
+
+        summary = messages_dispatch([m.id for m in messages])
+    finally:
+        provider.close()
+
+    assert summary.claimed == 3
+    assert len(provider.received) == 1
+    sent = [m for m in Message.objects.filter(id__in=[m.id for m in messages]) if m.status == Status.SENT]
+    rest = [m for m in Message.objects.filter(id__in=[m.id for m in messages]) if m.status != Status.SENT]
+    assert len(sent) == 1  # the one already with the provider
+    assert [(m.status, m.claimed_at, m.attempts) for m in rest] == [(Status.READY, None, 0)] * 2
+    cancel_pending_of_inactive(traffic_account_id=str(account.id))
+    assert _statuses(*rest) == [Status.CANCELLED] * 2

@@ -34,6 +34,11 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _run(args: list[str], **options: object) -> subprocess.CompletedProcess:
+    """Run one of our fixed commands (PostgreSQL's tools, manage.py), never input from outside."""
+    return subprocess.run(args, capture_output=True, **options)  # noqa: S603 - fixed commands
+
+
 def _as_postgres(args: list[str]) -> list[str]:
     """PostgreSQL refuses to run as root: run its tools as the ``postgres`` account then."""
     return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
@@ -46,10 +51,7 @@ class Cluster:
     port: int
 
     def ctl(self, *args: str) -> None:
-        subprocess.run(
-            _as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "-t", "60", *args]),
-            check=True, capture_output=True,
-        )
+        _run(_as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "-t", "60", *args]), check=True)
 
     def start(self) -> None:
         self.ctl("-l", str(self.data / "server.log"), "start",
@@ -69,23 +71,20 @@ def cluster() -> Iterator[Cluster]:
     if os.geteuid() == 0:
         shutil.chown(base, user="postgres")
     running = Cluster(bin=PG_BINS[-1], data=base / "pgdata", port=_free_port())
-    subprocess.run(
+    _run(
         _as_postgres([str(running.bin / "initdb"), "-D", str(running.data), "-U", "postgres", "--auth=trust",
                       "--encoding=UTF8", "--locale=C.UTF-8"]),
-        check=True, capture_output=True,
+        check=True,
     )
     running.start()
     try:
         psql = [str(running.bin / "psql"), "-h", "127.0.0.1", "-p", str(running.port), "-U", "postgres", "-qAt",
                 "-v", "ON_ERROR_STOP=1", "-d", "postgres"]
-        subprocess.run([*psql, "-c", "CREATE ROLE gateway LOGIN PASSWORD 'gateway'"], check=True, capture_output=True)
-        subprocess.run([*psql, "-c", "CREATE DATABASE gw_outage OWNER gateway"], check=True, capture_output=True)
+        _run([*psql, "-c", "CREATE ROLE gateway LOGIN PASSWORD 'gateway'"], check=True)
+        _run([*psql, "-c", "CREATE DATABASE gw_outage OWNER gateway"], check=True)
         yield running
     finally:
-        subprocess.run(
-            _as_postgres([str(running.bin / "pg_ctl"), "-D", str(running.data), "stop", "-m", "immediate"]),
-            capture_output=True,
-        )
+        _run(_as_postgres([str(running.bin / "pg_ctl"), "-D", str(running.data), "stop", "-m", "immediate"]))
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -103,9 +102,7 @@ def _environment(cluster: Cluster, port: int) -> dict[str, str]:
 
 
 def _manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True,
-                          capture_output=True, text=True)
-    return done.stdout
+    return _run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, text=True).stdout
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +111,7 @@ def web(cluster: Cluster) -> Iterator[str]:
     env = _environment(cluster, port)
     _manage(env, "migrate", "--noinput", "-v", "0")
     _manage(env, "create_customer", "--email", "outage@example.com", "--password", "outage-passphrase-123")
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: S603 - our own gunicorn and settings
         [str(Path(sys.executable).parent / "gunicorn"), "gateway.wsgi:application", "--config",
          "gateway/gunicorn_conf.py"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
