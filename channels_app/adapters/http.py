@@ -70,17 +70,23 @@ def _decode_body(raw: bytes | None) -> Any:
         return raw[:4000].decode("utf-8", "replace")
 
 
+def _storable(text: str) -> str:
+    """PostgreSQL's jsonb cannot hold a NUL character; a provider's answer may contain one."""
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
+
+
 def _redact_value(value: Any, secrets: Iterable[str]) -> Any:
     """A copy of a JSON-like value with every secret in its strings masked.
 
     Iterative, not recursive: a pass-through object (a Viber keyboard) or a provider's answer can
-    be nested deeper than Python's recursion limit, and a crash here would hit every retry.
+    be nested deeper than Python's recursion limit, and a crash here would hit every retry. NUL
+    characters are replaced, or the attempt log's insert would fail.
     """
     secrets = list(secrets)
 
     def copy_of(node: Any) -> Any:
         if isinstance(node, str):
-            return redact(node, secrets)
+            return _storable(redact(node, secrets))
         if isinstance(node, Mapping):
             return {}
         if isinstance(node, list):
@@ -95,7 +101,7 @@ def _redact_value(value: Any, secrets: Iterable[str]) -> Any:
         for key, child in items:
             copied = copy_of(child)
             if isinstance(target, dict):
-                target[key] = copied
+                target[_storable(str(key))] = copied
             else:
                 target.append(copied)
             if isinstance(copied, dict | list):

@@ -5,8 +5,9 @@ the gateway checks their outline and passes the rest through. Without bounds, on
 store an object nested hundreds of levels deep, and every later step that walks it (the
 attempt log's redaction, JSON encoding) would pay for it on each retry, or fail. So every
 free-form object is bounded when it is accepted: depth, members per object or array, and its
-size as JSON. The walk is iterative, so the check itself cannot exhaust the stack, and the
-error names the path where a bound was crossed (``viber.keyboard.Buttons[0].Frame...``).
+size as JSON; and no string in it may hold a NUL character (PostgreSQL's jsonb cannot store
+one, so the insert would fail with a 500). The walk is iterative, so the check itself cannot
+exhaust the stack, and the error names the path where a bound was crossed (``viber.keyboard.Buttons[0].Frame...``).
 """
 
 from __future__ import annotations
@@ -55,8 +56,15 @@ def bounded_json(
         budget -= 1
         if budget < 0:
             raise _error_at((), f"Larger than {max_bytes} bytes as JSON.", "max_size")
+        if isinstance(node, str):
+            if "\x00" in node:
+                raise _error_at(path, "Null characters are not allowed.", "null_characters_not_allowed")
+            continue
         if isinstance(node, Mapping):
             children = [(str(key), child) for key, child in node.items()]
+            for key, _ in children:
+                if "\x00" in key:
+                    raise _error_at(path, "Null characters are not allowed in keys.", "null_characters_not_allowed")
         elif isinstance(node, list):
             children = list(enumerate(node))
         else:

@@ -146,3 +146,28 @@ def test_a_send_that_crashes_counts_as_an_attempt_and_ends_failed(auth_client, s
     assert len(crash_logs) == 3
     lookup = auth_client.get(f"/api/v1/Message/{message_id}").json()
     assert lookup["deliveryStatus"] == "Failed"
+
+
+def test_a_null_character_in_a_keyboard_is_refused_not_a_server_error(auth_client, viber_account):
+    response = _send_viber(auth_client, viber_account, _keyboard({"Text": "a\u0000b"}))
+
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["path"] == "viber.keyboard.Buttons[0].Text"
+
+
+@responses.activate
+def test_a_provider_answer_with_a_null_character_is_logged_and_the_message_sent(auth_client):
+    account = TrafficAccountFactory(customer=auth_client.customer, channel="sms", base_url="https://mitto.test")
+    responses.post("https://mitto.test/sms", json={"id": "m-1", "responseCode": 0, "responseText": "ok\u0000"})
+    response = auth_client.post(
+        "/api/v1/Message/send",
+        {"trafficAccountId": str(account.id), "destination": "+41751231234", "sms": {"text": "hi"}},
+        format="json",
+    )
+    message_id = response.json()["messageId"]
+
+    messages_dispatch([message_id])
+
+    assert Message.objects.get(id=message_id).status == Status.SENT
+    assert DispatchAttempt.objects.get(message_id=message_id).response["responseText"] == "ok\ufffd"
