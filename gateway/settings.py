@@ -43,7 +43,7 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5))
 # Retry-After (seconds) of the 503 answered while the database is unavailable.
 DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS = env.int("DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS", default=5)
-DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_gateway")}
+DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=f"test_{DATABASES['default']['NAME']}")}
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:56379/0")
 

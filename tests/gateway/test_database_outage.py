@@ -118,15 +118,17 @@ def web(cluster: Cluster) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        # Generous: on a loaded machine gunicorn and Django may take a while to start.
+        deadline = time.monotonic() + 60
+        while True:
             try:
-                if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
+                if requests.get(f"{base}/healthz", timeout=5).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 pass
-            time.sleep(0.1)
-        else:
-            pytest.fail("the web process did not come up")
+            if time.monotonic() > deadline or process.poll() is not None:
+                pytest.fail("the web process did not come up")
+            time.sleep(0.2)
         yield base
     finally:
         process.terminate()
