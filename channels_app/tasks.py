@@ -7,6 +7,7 @@ import uuid
 
 from celery import shared_task
 
+from channels_app.services.deactivation import inactive_pending_cancel
 from channels_app.services.dispatch import messages_dispatch
 from channels_app.services.failover import failover_sweep
 from channels_app.services.idempotency import idempotency_records_expire
@@ -50,3 +51,14 @@ def purge_untriggered() -> None:
 @single_flight("expire_idempotency_records", ttl_seconds=600)
 def expire_idempotency_records() -> None:
     logger.info("idempotency: removed %d expired records", idempotency_records_expire())
+
+
+@shared_task(name="channels.cancel_pending_of_inactive", ignore_result=True)
+def cancel_pending_of_inactive(customer_id: str | None = None, traffic_account_id: str | None = None) -> None:
+    """The second cancellation pass after a deactivation (see services/deactivation.py)."""
+    cancelled = inactive_pending_cancel(
+        customer_id=uuid.UUID(customer_id) if customer_id else None,
+        traffic_account_id=uuid.UUID(traffic_account_id) if traffic_account_id else None,
+    )
+    if cancelled:
+        logger.info("deactivation second pass cancelled %d messages", cancelled)

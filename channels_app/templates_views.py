@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from channels_app.content.bounds import bounded_json
 from channels_app.content.common import EnumField
 from channels_app.content.whatsapp import LANGUAGE_CODE, TEMPLATE_NAME
 from channels_app.models import WhatsAppTemplate
@@ -60,6 +61,7 @@ class ComponentsField(serializers.ListField):
             raise exceptions.ValidationError(["Must be a list of component objects."])
         if not data:
             raise exceptions.ValidationError(["At least one component (a BODY) is required."])
+        bounded_json(data)
         components: list[dict[str, Any]] = []
         errors: list[Any] = []
         seen: set[str] = set()

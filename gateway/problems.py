@@ -6,10 +6,11 @@ point at the exact input that was refused, however deeply nested.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from typing import Any
 
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -129,5 +130,13 @@ def not_found_view(request: HttpRequest, exception: Exception | None = None) -> 
     return problem_response(404, f"No resource at {request.path}.", "not-found")
 
 
-def server_error_view(request: HttpRequest) -> JsonResponse:
+def server_error_view(request: HttpRequest) -> HttpResponse:
+    # Django calls this while handling the exception: a database outage that escaped the
+    # middleware (raised outside a view) is still a 503, not a 500.
+    from gateway.database_outage import database_outage_answer
+
+    error = sys.exc_info()[1]
+    outage = database_outage_answer(error) if error is not None else None
+    if outage is not None:
+        return outage
     return problem_response(500, "The gateway failed to handle this request; it has been logged.", "server-error")

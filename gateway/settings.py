@@ -39,6 +39,10 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rs
 DATABASES = {"default": env.db_url("DATABASE_URL", default="postgres://gateway:gateway@127.0.0.1:55432/gateway")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Fail fast when PostgreSQL is unreachable (the web then answers 503) instead of hanging a thread.
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5))
+# Retry-After (seconds) of the 503 answered while the database is unavailable.
+DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS = env.int("DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS", default=5)
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=f"test_{DATABASES['default']['NAME']}")}
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:56379/0")
@@ -96,6 +100,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so its process_exception sees a view's database error first.
+    "gateway.database_outage.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "gateway.urls"
@@ -154,7 +160,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts_app.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["gateway.parsers.BoundedJSONParser"],
     "EXCEPTION_HANDLER": "gateway.problems.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
@@ -204,6 +210,9 @@ WEBHOOK_SUBSCRIPTION_CACHE_SECONDS = env.float("WEBHOOK_SUBSCRIPTION_CACHE_SECON
 # How long a process may use its copy of a customer or traffic account (accounts_app/cache.py).
 ACCOUNT_CACHE_SECONDS = env.float("ACCOUNT_CACHE_SECONDS", default=5.0)
 DISPATCH_MAX_ATTEMPTS = env.int("DISPATCH_MAX_ATTEMPTS", default=8)
+# After a read timeout (the provider may have the message) the retry waits this long, past the
+# provider's usual report delay, and happens only if no report arrived meanwhile.
+AMBIGUOUS_RETRY_DELAY_SECONDS = env.float("AMBIGUOUS_RETRY_DELAY_SECONDS", default=120.0)
 DISPATCH_RETRY_BASE_SECONDS = env.float("DISPATCH_RETRY_BASE_SECONDS", default=2.0)
 DISPATCH_RETRY_MAX_SECONDS = env.float("DISPATCH_RETRY_MAX_SECONDS", default=900.0)
 DISPATCH_REPUBLISH_AFTER_SECONDS = env.int("DISPATCH_REPUBLISH_AFTER_SECONDS", default=30)
@@ -257,6 +266,7 @@ LOGGING = {
 HOUSEKEEPING_TASKS = [
     "channels.sweep_dispatch", "channels.sweep_failover", "channels.purge_untriggered",
     "channels.expire_idempotency_records", "webhooks.sweep", "webhooks.expire_attempts",
+    "channels.cancel_pending_of_inactive",
 ]
 CELERY_TASK_ROUTES = {
     **{name: {"queue": "housekeeping"} for name in HOUSEKEEPING_TASKS},

@@ -110,6 +110,14 @@ class ProviderUnavailable(SendError):
     kind = "unavailable"
 
 
+class ProviderAmbiguous(ProviderUnavailable):
+    """The request may have reached the provider, but no answer came (a read timeout): the
+    message may be on its way. Retried only after ``AMBIGUOUS_RETRY_DELAY_SECONDS``, and only if
+    no report arrived meanwhile, unless the adapter's provider deduplicates on our id."""
+
+    kind = "ambiguous"
+
+
 class ProviderRejected(SendError):
     """A permanent refusal of this message (bad recipient, bad parameters): fail at once."""
 
@@ -191,6 +199,9 @@ class ChannelAdapter(ABC):
     """
 
     channel: ClassVar[str]
+    # Whether the provider refuses a second message with the same id of ours (GBM's messageId),
+    # so that a retry after an ambiguous timeout can never deliver twice.
+    dedupes_on_our_id: ClassVar[bool] = False
 
     def __init__(self, account: ProviderAccount, session: requests.Session | None = None) -> None:
         from channels_app.adapters.http import pooled_session

@@ -401,6 +401,7 @@ def _suggestion_event(payload: Mapping[str, Any]) -> InboundEvent | None:
 
 class GbmAdapter(ChannelAdapter):
     channel = Channel.GBM
+    dedupes_on_our_id = True  # messageId is our id; a repeat answers "already exists"
 
     # ---- sending -------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 
-from channels_app.adapters.base import HttpExchange, ProviderUnavailable
+from channels_app.adapters.base import HttpExchange, ProviderAmbiguous, ProviderUnavailable
 
 _session_lock = threading.Lock()
 _session: requests.Session | None = None
@@ -65,18 +65,48 @@ def _decode_body(raw: bytes | None) -> Any:
         return None
     try:
         return json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: nested deeper than the decoder goes; kept as text like any non-JSON body.
         return raw[:4000].decode("utf-8", "replace")
 
 
+def _storable(text: str) -> str:
+    """PostgreSQL's jsonb cannot hold a NUL character; a provider's answer may contain one."""
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
+
+
 def _redact_value(value: Any, secrets: Iterable[str]) -> Any:
-    if isinstance(value, str):
-        return redact(value, secrets)
-    if isinstance(value, Mapping):
-        return {k: _redact_value(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redact_value(v, secrets) for v in value]
-    return value
+    """A copy of a JSON-like value with every secret in its strings masked.
+
+    Iterative, not recursive: a pass-through object (a Viber keyboard) or a provider's answer can
+    be nested deeper than Python's recursion limit, and a crash here would hit every retry. NUL
+    characters are replaced, or the attempt log's insert would fail.
+    """
+    secrets = list(secrets)
+
+    def copy_of(node: Any) -> Any:
+        if isinstance(node, str):
+            return _storable(redact(node, secrets))
+        if isinstance(node, Mapping):
+            return {}
+        if isinstance(node, list):
+            return []
+        return node
+
+    root = copy_of(value)
+    pending: list[tuple[Any, Any]] = [(value, root)] if isinstance(root, dict | list) else []
+    while pending:
+        source, target = pending.pop()
+        items = source.items() if isinstance(source, Mapping) else enumerate(source)
+        for key, child in items:
+            copied = copy_of(child)
+            if isinstance(target, dict):
+                target[_storable(str(key))] = copied
+            else:
+                target.append(copied)
+            if isinstance(copied, dict | list):
+                pending.append((child, copied))
+    return root
 
 
 def call_provider(
@@ -114,10 +144,18 @@ def call_provider(
             method, url, headers=headers, json=json_body, params=params, timeout=timeout,
             allow_redirects=False,
         )
+    except requests.ReadTimeout as exc:
+        exchange.duration_ms = (time.perf_counter() - started) * 1000
+        exchange.error = redact(f"read timeout: {exc}", secrets)
+        # The request went out: the provider may have taken the message and only its answer is late.
+        # ``from None``: the original error's text holds the URL, which may carry a token (Telegram).
+        raise ProviderAmbiguous(
+            "timeout", "provider did not answer in time; it may have received the message", exchange=exchange
+        ) from None
     except requests.Timeout as exc:
         exchange.duration_ms = (time.perf_counter() - started) * 1000
         exchange.error = redact(f"timeout: {exc}", secrets)
-        # ``from None``: the original error's text holds the URL, which may carry a token (Telegram).
+        # A connect timeout: the request never left, so a retry cannot duplicate.
         raise ProviderUnavailable("timeout", "provider did not answer in time", exchange=exchange) from None
     except requests.RequestException as exc:
         exchange.duration_ms = (time.perf_counter() - started) * 1000

@@ -16,7 +16,8 @@ Rules enforced, and why:
   ``fileName`` (the seed: "if it is not given the system will try to determine from the URL").
   The 25-character limit applies to a name the client gives.
 - ``keyboard`` is the Bot API's own object: checked for ``"Type": "keyboard"`` and 1-24
-  ``Buttons`` objects, then passed through untouched, so the unknown-field rule stops there.
+  ``Buttons`` objects and bounded like every free-form object (``content/bounds.py``), then
+  passed through untouched, so the unknown-field rule stops there.
   With a ``button`` it may hold only 23, since the button is sent as one more keyboard button.
 """
 
@@ -33,6 +34,7 @@ from django.core.validators import URLValidator
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
+from channels_app.content.bounds import bounded_json
 from channels_app.content.common import (
     NON_FIELD_ERRORS,
     EnumField,
@@ -74,6 +76,7 @@ class ViberKeyboardField(serializers.Field):
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if not isinstance(data, Mapping) or data.get("Type") != "keyboard":
             self.fail("invalid")
+        bounded_json(data)
         buttons = data.get("Buttons")
         if (
             not isinstance(buttons, list)

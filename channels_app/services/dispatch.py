@@ -20,10 +20,20 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts_app.models import TrafficAccount
-from channels_app.adapters.base import Channel, HttpExchange, OutboundMessage, SendError, SendResult
+from channels_app.adapters.base import (
+    Channel,
+    HttpExchange,
+    OutboundMessage,
+    ProviderAmbiguous,
+    ProviderUnavailable,
+    SendError,
+    SendResult,
+)
 from channels_app.adapters.registry import adapter_for
 from channels_app.models import DispatchAttempt, Message
 from channels_app.ratelimit import reserve_slots
+from channels_app.services.deactivation import account_and_customer_active
+from channels_app.services.dispatch_recheck import SendGuard
 from channels_app.services.row_insert import insert_together
 from channels_app.services.row_models import message_and_account_columns, message_with_account
 from channels_app.services.transitions import message_transition, messages_mark_sent
@@ -39,7 +49,8 @@ SLOT_TOLERANCE_SECONDS = 0.05
 RECORD_BATCH = 25
 RECORD_INTERVAL_SECONDS = 0.05
 
-# The table name is ours; every value is a parameter. `status || ''` is deliberate: a plain
+# The table name is ours; every value is a parameter. Messages of a deactivated traffic account
+# or customer are not claimed (services/deactivation.py cancels them). `status || ''` is deliberate: a plain
 # `status = 'Ready'` matches the partial index msg_ready_due, and with statistics that undercount
 # Ready rows (right after any large bulk) the planner scans every due message for each chunk
 # instead of fetching the chunk's ids by primary key. The expression cannot use an index.
@@ -47,6 +58,7 @@ _CLAIM_SQL = (
     f"WITH claimed AS (UPDATE {Message._meta.db_table}"  # noqa: S608
     " SET status = %s, claimed_at = %s, attempts = attempts + 1, updated_at = %s"
     " WHERE id = ANY(%s) AND (status || '') = %s AND (available_at IS NULL OR available_at <= %s)"
+    f" AND {account_and_customer_active(Message._meta.db_table)}"
     " RETURNING *)"
     f" SELECT {message_and_account_columns('claimed', 'a')} FROM claimed"
     f" JOIN {TrafficAccount._meta.db_table} a ON a.id = claimed.traffic_account_id"
@@ -114,9 +126,22 @@ def _defer(message: Message, slot_at: datetime) -> None:
     )
 
 
+class DispatchCrashed(SendError):
+    """An unexpected exception while sending (a provider answer our parsing chokes on, a bug).
+    It counts as an attempt like any failure, so the message reaches Failed after the last one
+    instead of crashing again on every lease expiry, forever."""
+
+    retryable = True
+    kind = "crashed"
+
+
 def _on_failure(message: Message, error: SendError) -> None:
     if error.retryable and message.attempts < settings.DISPATCH_MAX_ATTEMPTS:
         delay = retry_delay(attempt=message.attempts, retry_after=error.retry_after)
+        if isinstance(error, ProviderAmbiguous):
+            # Wait past the provider's usual report delay: a report naming our id moves the
+            # message on meanwhile, and then the claim no longer takes it.
+            delay = max(delay, settings.AMBIGUOUS_RETRY_DELAY_SECONDS)
         Message.objects.filter(id=message.id, status=Status.SENDING).update(
             status=Status.READY,
             available_at=timezone.now() + timedelta(seconds=delay),
@@ -165,9 +190,18 @@ def message_send_once(message: Message) -> Outcome:
     )
     started = timezone.now()
     try:
-        result = adapter_for(message.traffic_account.provider_account()).send(outbound)
+        adapter = adapter_for(message.traffic_account.provider_account())
+        result = adapter.send(outbound)
+    except ProviderAmbiguous as error:
+        if adapter.dedupes_on_our_id:  # a retry at once cannot duplicate
+            error = ProviderUnavailable(error.code, error.text, exchange=error.exchange)
+        return Outcome(message=message, started=started, error=error)
     except SendError as error:
         return Outcome(message=message, started=started, error=error)
+    except Exception as exc:
+        logger.exception("dispatch of message %s crashed on attempt %d", message.id, message.attempts)
+        crashed = DispatchCrashed("internal_error", f"{type(exc).__name__} while sending")
+        return Outcome(message=message, started=started, error=crashed)
     return Outcome(message=message, started=started, result=result)
 
 
@@ -230,9 +264,12 @@ def messages_dispatch(message_ids: list[uuid.UUID]) -> DispatchSummary:
                 to_send.append((message, slot))
         pending: list[Outcome] = []
         flushed_at = time.monotonic()
+        guard = SendGuard(group[0].traffic_account_id)
         for message, slot in to_send:
             if slot is not None and slot > time.time():
                 time.sleep(slot - time.time())
+            if not guard.allows(message):  # a report came, or the account was deactivated
+                continue
             try:
                 pending.append(message_send_once(message))
             except Exception:

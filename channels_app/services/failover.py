@@ -22,6 +22,7 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from channels_app.models import Message, MessageEvent
+from channels_app.services.deactivation import account_and_customer_active
 from channels_app.services.dispatch_queue import enqueue_dispatch
 from channels_app.services.transitions import message_transition
 from channels_app.signals import message_status_changed
@@ -32,7 +33,8 @@ EVENTS = MessageEvent._meta.db_table
 SWEEP_BATCH = 1000
 
 # The next hops to trigger come from ``next`` (rows of chain_id, position), built by each caller.
-# Triggering sets the hop Ready if it is still Scheduled, gives it a deadline of its own when
+# Triggering sets the hop Ready if it is still Scheduled and its account and customer are active
+# (a deactivated one's hops are cancelled by services/deactivation.py), gives it a deadline of its own when
 # another hop follows, and writes its history event, all in the caller's one statement.
 # Table names are ours; every value is a parameter.
 _TRIGGER_CTES = (
@@ -42,7 +44,7 @@ _TRIGGER_CTES = (
     "   AND n.failover_position = m.failover_position + 1)"
     "   THEN %(now)s + make_interval(secs => m.failover_timeout_seconds) ELSE NULL END"
     " FROM next WHERE m.failover_chain_id = next.chain_id AND m.failover_position = next.position"
-    " AND m.status = %(scheduled)s RETURNING m.id),"
+    f" AND m.status = %(scheduled)s AND {account_and_customer_active('m')} RETURNING m.id),"
     f" events AS (INSERT INTO {EVENTS} (message_id, status, occurred_at, source, detail)"
     " SELECT id, %(ready)s, %(now)s, 'failover', %(detail)s FROM triggered)"
 )

@@ -65,7 +65,8 @@ def whatsapp_account_get(*, customer: Customer, traffic_account_id: Any) -> Traf
     """The customer's WhatsApp traffic account.
 
     Another customer's account answers 404 exactly like a missing one, so ids cannot be probed;
-    an account on another channel is the client's mistake (400), as it has no templates.
+    an account on another channel is the client's mistake (400), as it has no templates; a
+    deactivated one answers 409.
     """
     try:
         account_uuid = uuid.UUID(str(traffic_account_id))
@@ -84,6 +85,13 @@ def whatsapp_account_get(*, customer: Customer, traffic_account_id: Any) -> Traf
             status_code=http_status.HTTP_400_BAD_REQUEST,
             problem_type="traffic-account-not-whatsapp",
             detail=f"Traffic account {account.id} sends on {account.channel}; only WhatsApp accounts have templates.",
+        )
+    if not account.is_active:
+        # The same answer a send gets: a deactivated account makes no more calls to Meta.
+        raise ProblemException(
+            status_code=http_status.HTTP_409_CONFLICT,
+            problem_type="traffic-account-inactive",
+            detail=f"Traffic account {account.id} is inactive.",
         )
     return account
 

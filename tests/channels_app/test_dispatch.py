@@ -162,16 +162,17 @@ def test_a_configuration_error_fails_and_is_logged_for_operators(auth_client, sm
 
 
 @responses.activate
-def test_a_timeout_is_recorded_and_retried(auth_client, sms_account):
+def test_a_connect_timeout_is_recorded_and_retried_with_the_normal_backoff(auth_client, sms_account):
     import requests
 
-    responses.post("https://mitto.test/sms", body=requests.exceptions.ReadTimeout("slow"))
+    responses.post("https://mitto.test/sms", body=requests.exceptions.ConnectTimeout("unreachable"))
     message = _send_sms(auth_client, sms_account)
 
     messages_dispatch([message.id])
 
     message.refresh_from_db()
     assert message.status == Status.READY
+    assert message.available_at <= timezone.now() + timedelta(seconds=settings.DISPATCH_RETRY_BASE_SECONDS)
     attempt = DispatchAttempt.objects.get(message=message)
     assert attempt.outcome == "unavailable" and "timeout" in attempt.error
 

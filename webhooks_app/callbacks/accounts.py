@@ -8,10 +8,11 @@ from accounts_app.models import TrafficAccount
 
 
 def callback_account(raw_id: str | None, *, channel: str) -> TrafficAccount | None:
-    """The active account of ``channel`` with that id; ``None`` for anything else, so an
-    unknown, inactive or other-channel account is indistinguishable to the caller."""
+    """The account of ``channel`` with that id; ``None`` for anything else, so an unknown and an
+    other-channel account are indistinguishable to the caller. A deactivated account is found:
+    reports on what it sent before are still recorded (``parse_and_apply`` keeps only those)."""
     try:
         account_id = UUID(str(raw_id))
     except ValueError:
         return None
-    return TrafficAccount.objects.filter(id=account_id, channel=channel, is_active=True).first()
+    return TrafficAccount.objects.filter(id=account_id, channel=channel).first()

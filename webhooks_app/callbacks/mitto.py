@@ -32,14 +32,15 @@ _REPORTED_MESSAGE_SQL = (
 
 
 def _reported_message(message_id: UUID) -> Message | None:
-    """The outbound SMS the token was issued for, with its account, if both are still in use."""
+    """The outbound SMS the token was issued for, with its account (deactivated or not: a report
+    on a message sent before the deactivation is still recorded)."""
     with connection.cursor() as cursor:
         cursor.execute(_REPORTED_MESSAGE_SQL, [message_id, Message.OUTBOUND])
         row = cursor.fetchone()
     if row is None:
         return None
     message = message_with_account(row)
-    if not message.traffic_account.is_active or message.traffic_account.channel != Channel.SMS:
+    if message.traffic_account.channel != Channel.SMS:
         return None
     return message
 

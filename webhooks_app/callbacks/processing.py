@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from django.http import HttpRequest, HttpResponse
 
 from accounts_app.models import TrafficAccount
-from channels_app.adapters.base import CallbackRejected, CallbackRequest, ChannelAdapter
+from channels_app.adapters.base import CallbackRejected, CallbackRequest, ChannelAdapter, StatusEvent
 from channels_app.adapters.registry import adapter_for
 from channels_app.models import Message
 from channels_app.services.reports import ReportNotYetMatched, callback_events_apply
@@ -44,6 +44,8 @@ def parse_and_apply(
         events = parse()
         if check is not None:
             check(events)
+        if not account.is_active:
+            events = _reports_only(account, events)
     except CallbackRejected as error:
         log_rejection(account.channel, error, account.id)
         return rejected(error)
@@ -59,6 +61,16 @@ def parse_and_apply(
     return accepted()
 
 
+def _reports_only(account: TrafficAccount, events: Sequence[object]) -> list[object]:
+    """A deactivated account still records reports on what it sent before; inbound messages and
+    anything else addressed to it are acknowledged (so the provider stops resending) and dropped."""
+    kept = [event for event in events if isinstance(event, StatusEvent)]
+    if len(kept) != len(events):
+        logger.info("%s callback for deactivated account %s: %d events dropped", account.channel, account.id,
+                    len(events) - len(kept))
+    return kept
+
+
 @dataclass(frozen=True)
 class Authenticated:
     """A callback that passed its account's authenticity check."""
@@ -69,8 +81,8 @@ class Authenticated:
 
 
 def authenticate(request: HttpRequest, *, account_id: str | None, channel: str) -> Authenticated | HttpResponse:
-    """The verified callback, or the answer to give: 404 for no such active account of the
-    channel, 401 when the signature (or secret) does not verify."""
+    """The verified callback, or the answer to give: 404 for no such account of the channel,
+    401 when the signature (or secret) does not verify."""
     account = callback_account(account_id, channel=channel)
     if account is None:
         return not_found()

@@ -18,7 +18,7 @@ from webhooks_app.callbacks.processing import log_rejection
 
 def whatsapp_subscription(request: HttpRequest, *, account_id: str) -> HttpResponse:
     account = callback_account(account_id, channel=Channel.WHATSAPP)
-    if account is None:
+    if account is None or not account.is_active:
         return not_found()
     try:
         challenge = WhatsAppAdapter(account.provider_account()).verify_subscription(request.GET.dict())

@@ -206,15 +206,15 @@ def test_a_token_for_a_message_that_no_longer_exists_is_not_found(client, messag
     assert post_dlr(client, token).status_code == 404
 
 
-def test_a_dlr_for_an_inactive_account_is_not_found(client, account, message):
+def test_a_dlr_for_a_message_sent_before_its_account_was_deactivated_is_recorded(client, account, message):
     account.is_active = False
     account.save()
 
     response = post_dlr(client, dlr_token(message))
 
-    assert response.status_code == 404
+    assert response.status_code == 200
     message.refresh_from_db()
-    assert message.status == Status.SENT
+    assert message.status == Status.DELIVERED
 
 
 def test_a_malformed_dlr_with_a_genuine_token_is_a_bad_request(client, message):

@@ -230,11 +230,34 @@ def test_an_unknown_account_is_not_found(client, path_id):
     assert response.status_code == 404
 
 
-def test_an_inactive_or_other_channel_account_is_not_found_alike(client):
-    inactive = TrafficAccountFactory(channel="whatsapp", is_active=False)
+def test_an_other_channel_account_is_not_found(client):
     viber = TrafficAccountFactory(channel="viber")
 
-    responses = [post_fixture(client, inactive, "status_delivered"), post_fixture(client, viber, "status_delivered")]
+    assert post_fixture(client, viber, "status_delivered").status_code == 404
 
-    assert [r.status_code for r in responses] == [404, 404]
-    assert responses[0].content == responses[1].content
+
+def test_a_deactivated_account_still_records_reports_but_drops_inbound_messages(client, message, account):
+    account.is_active = False
+    account.save()
+    before = Message.objects.filter(direction=Message.INBOUND).count()
+
+    delivered = post_fixture(client, account, "status_delivered")
+    inbound = post_fixture(client, account, "message_text")
+
+    assert (delivered.status_code, inbound.status_code) == (200, 200)
+    message.refresh_from_db()
+    assert message.status == Status.DELIVERED
+    assert Message.objects.filter(direction=Message.INBOUND).count() == before
+
+
+def test_a_deactivated_account_answers_no_subscription_handshake(client, account):
+    account.is_active = False
+    account.save()
+
+    response = client.get(url(account), {
+        "hub.mode": "subscribe",
+        "hub.verify_token": DEFAULT_CREDENTIALS["whatsapp"]["verify_token"],
+        "hub.challenge": "1158201444",
+    })
+
+    assert response.status_code == 404
