@@ -11,8 +11,8 @@ from django.http import HttpRequest
 
 from accounts_app.admin_actions import register_provider_webhook
 from accounts_app.models import CHANNEL_CREDENTIAL_KEYS, Customer, TrafficAccount
-from channels_app.templates_admin import sync_account_templates
 from channels_app.services.deactivation import customer_deactivate, traffic_account_deactivate
+from channels_app.templates_admin import sync_account_templates
 
 
 def _deactivated_by(form: forms.ModelForm, obj: Customer | TrafficAccount, change: bool) -> bool:
