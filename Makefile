@@ -6,8 +6,8 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 
 export DEBUG ?= true
-export DATABASE_URL ?= postgres://gateway:gateway@127.0.0.1:55432/gateway
-export REDIS_URL ?= redis://127.0.0.1:56379/0
+export DATABASE_URL ?= postgres://gateway:gateway@127.0.0.1:25432/gateway
+export REDIS_URL ?= redis://127.0.0.1:26379/0
 export PORT ?= 8000
 export SANDBOX_PORT ?= 8025
 export SANDBOX_URL ?= http://127.0.0.1:$(SANDBOX_PORT)

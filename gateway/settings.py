@@ -36,12 +36,12 @@ CALLBACK_TOKEN_LIFETIME_SECONDS = env.int("CALLBACK_TOKEN_LIFETIME_SECONDS", def
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
-DATABASES = {"default": env.db_url("DATABASE_URL", default="postgres://gateway:gateway@127.0.0.1:55432/gateway")}
+DATABASES = {"default": env.db_url("DATABASE_URL", default="postgres://gateway:gateway@127.0.0.1:25432/gateway")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_gateway")}
 
-REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:56379/0")
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:26379/0")
 
 CACHES = {
     "default": {
