@@ -15,7 +15,7 @@ export PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 # Tests use their own Redis database so a running `make run` never picks up test tasks.
 TEST_REDIS_URL ?= $(patsubst %/0,%/1,$(REDIS_URL))
 
-.PHONY: venv services migrate run test lint bench bench-quick bench-profile
+.PHONY: venv services migrate dotenv run test lint bench bench-quick bench-profile
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,11 @@ services:
 migrate: venv services
 	$(PY) manage.py migrate --noinput
 
-run: migrate
+# .env: the values above for manage.py in a new shell (gateway/settings.py reads it).
+dotenv:
+	bash scripts/write_env.sh
+
+run: migrate dotenv
 	$(VENV)/bin/honcho start -f Procfile
 
 test: venv services

@@ -7,6 +7,7 @@ variable in production fails loudly instead of signing tokens with a published k
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import environ
@@ -15,6 +16,13 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
+
+# `make run` writes its development values (DEBUG on, its database, Redis and ports) to .env, so
+# manage.py works in a new shell without exporting anything. Variables set in the environment
+# always win over the file; production sets everything there and has no .env.
+ENV_FILE = Path(os.environ.get("ENV_FILE") or BASE_DIR / ".env")
+if ENV_FILE.is_file():
+    environ.Env.read_env(ENV_FILE)
 
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 - refused when DEBUG is off
 DEV_JWT_SIGNING_KEY = "dev-only-jwt-signing-key-change-me"
