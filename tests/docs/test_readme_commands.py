@@ -53,8 +53,8 @@ def dotenv(tmp_path: Path) -> Path:
         "SANDBOX_URL": "http://127.0.0.1:8025",
         "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
     }
-    subprocess.run(
-        ["bash", "scripts/write_env.sh", str(target)],  # noqa: S607 - bash from PATH, our own script
+    subprocess.run(  # noqa: S603 - our own script
+        ["bash", "scripts/write_env.sh", str(target)],  # noqa: S607 - bash from PATH
         cwd=ROOT, env={"PATH": os.defpath, **values}, check=True, capture_output=True,
     )
     return target
@@ -79,7 +79,7 @@ def test_readme_manage_commands_run_with_only_the_dotenv_file(dotenv: Path):
 
 
 def test_without_the_dotenv_file_debug_is_off_and_default_secrets_are_refused(tmp_path: Path):
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [".venv/bin/python", "manage.py", "check"], cwd=ROOT, capture_output=True, text=True, check=False,
         env={"PATH": os.defpath, "ENV_FILE": str(tmp_path / "missing.env")},
     )
