@@ -10,3 +10,11 @@ keepalive = 30
 timeout = 60
 graceful_timeout = 20
 accesslog = os.environ.get("WEB_ACCESS_LOG") or None
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A worker that exits leaves its metric files behind; mark them so live gauges drop it."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]
