@@ -35,8 +35,10 @@ migrate: venv services
 dotenv:
 	bash scripts/write_env.sh
 
+# Every process counts metrics into one directory that /metrics adds up; each run starts from zero.
 run: migrate dotenv
-	$(VENV)/bin/honcho start -f Procfile
+	rm -rf .run/prometheus && mkdir -p .run/prometheus
+	PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/.run/prometheus $(VENV)/bin/honcho start -f Procfile
 
 test: venv services
 	REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)

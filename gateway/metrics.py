@@ -60,6 +60,9 @@ SWEEPER_LAST_RUN = Gauge(
     multiprocess_mode="max",
 )
 
+for _outcome in ("succeeded", "retry", "failed"):  # shown at 0 before the first delivery
+    WEBHOOK_DELIVERIES.labels(outcome=_outcome)
+
 
 def messages_accepted(channel: str, count: int = 1) -> None:
     MESSAGES_ACCEPTED.labels(channel=channel).inc(count)
