@@ -15,6 +15,10 @@ accesslog = os.environ.get("WEB_ACCESS_LOG") or None
 def child_exit(server: object, worker: object) -> None:
     """A worker that exits leaves its metric files behind; mark them so live gauges drop it."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        import socket
+
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]
+        # Files are named by host and pid (gateway/metrics.py process_identifier).
+        host = socket.gethostname().replace("_", "-") or "host"
+        multiprocess.mark_process_dead(f"{host}-{worker.pid}")  # type: ignore[attr-defined]

@@ -10,9 +10,22 @@ outcomes, sweeper names), never ids.
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, values
+
+
+def process_identifier() -> str:
+    """Names this process's metric files. Containers sharing the directory (docker-compose.yml)
+    each have their own pid 1, 7, ...: the host name keeps their files apart."""
+    host = socket.gethostname().replace("_", "-") or "host"
+    return f"{host}-{os.getpid()}"
+
+
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    values.ValueClass = values.MultiProcessValue(process_identifier=process_identifier)
 
 # Provider calls: the sandbox answers in milliseconds, real providers in tens to hundreds, the
 # read timeout is 10 s.
