@@ -11,6 +11,18 @@ timeout = 60
 graceful_timeout = 20
 accesslog = os.environ.get("WEB_ACCESS_LOG") or None
 
+# gunicorn's own lines (boot, worker exits, timeouts) as JSON too, like everything else.
+from gateway.logs import logging_config  # noqa: E402 - after the plain settings above
+
+logconfig_dict = logging_config(os.environ.get("LOG_LEVEL", "INFO"))
+logconfig_dict["loggers"].update(
+    {
+        "gunicorn.error": {"level": "INFO", "handlers": ["console"], "propagate": False},
+        # The application logs every request with its request id; gunicorn's line only on request.
+        "gunicorn.access": {"level": "INFO" if accesslog else "WARNING", "handlers": ["console"], "propagate": False},
+    }
+)
+
 
 def child_exit(server: object, worker: object) -> None:
     """A worker that exits leaves its metric files behind; mark them so live gauges drop it."""
