@@ -17,6 +17,7 @@ COPY webhooks_app ./webhooks_app
 COPY manage.py ./
 RUN pip install . \
     && DEBUG=true python manage.py collectstatic --noinput \
+    && mkdir -p /app/run/prometheus \
     && chown -R gateway:gateway /app
 
 USER gateway

@@ -6,8 +6,8 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 
 export DEBUG ?= true
-export DATABASE_URL ?= postgres://gateway:gateway@127.0.0.1:55432/gateway
-export REDIS_URL ?= redis://127.0.0.1:56379/0
+export DATABASE_URL ?= postgres://gateway:gateway@127.0.0.1:25432/gateway
+export REDIS_URL ?= redis://127.0.0.1:26379/0
 export PORT ?= 8000
 export SANDBOX_PORT ?= 8025
 export SANDBOX_URL ?= http://127.0.0.1:$(SANDBOX_PORT)
@@ -15,7 +15,7 @@ export PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 # Tests use their own Redis database so a running `make run` never picks up test tasks.
 TEST_REDIS_URL ?= $(patsubst %/0,%/1,$(REDIS_URL))
 
-.PHONY: venv services browser static migrate run test lint bench bench-quick bench-profile
+.PHONY: venv services browser static migrate dotenv run test lint bench bench-quick bench-profile
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,8 +39,14 @@ browser:
 static: venv
 	$(PY) manage.py collectstatic --noinput -v0
 
-run: migrate static
-	$(VENV)/bin/honcho start -f Procfile
+# .env: the values above for manage.py in a new shell (gateway/settings.py reads it).
+dotenv:
+	bash scripts/write_env.sh
+
+# Every process counts metrics into one directory that /metrics adds up; each run starts from zero.
+run: migrate static dotenv
+	rm -rf .run/prometheus && mkdir -p .run/prometheus
+	PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/.run/prometheus $(VENV)/bin/honcho start -f Procfile
 
 test: venv services browser
 	REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)

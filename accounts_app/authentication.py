@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from rest_framework import authentication, exceptions
+from structlog.contextvars import bind_contextvars
 
 from accounts_app.cache import customer_for_token
 from accounts_app.models import Customer
@@ -27,6 +28,7 @@ class JWTAuthentication(authentication.BaseAuthentication):
         customer = customer_for_token(claims.customer_id, claims.version)
         if customer is None or customer.token_version != claims.version:
             raise exceptions.AuthenticationFailed("The token has been revoked.")
+        bind_contextvars(customer_id=str(customer.id))  # every later line of this request names it
         return customer, token
 
     def authenticate_header(self, request: HttpRequest) -> str:

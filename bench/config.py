@@ -21,8 +21,8 @@ BENCH_DIR = ROOT / "bench"
 LUA_DIR = BENCH_DIR / "lua"
 RESULTS_DIR = BENCH_DIR / "results"
 
-DEFAULT_DATABASE_URL = "postgres://gateway:gateway@127.0.0.1:55432/gateway"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:56379/0"
+DEFAULT_DATABASE_URL = "postgres://gateway:gateway@127.0.0.1:25432/gateway"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:26379/0"
 BENCH_DATABASE_NAME = "gateway_bench"
 BENCH_REDIS_DB = 4
 # Redis dbs that belong to `make run` (0) and `make test` (1): never the benchmark's.

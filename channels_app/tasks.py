@@ -13,6 +13,7 @@ from channels_app.services.failover import failover_sweep
 from channels_app.services.idempotency import idempotency_records_expire
 from channels_app.services.purge import messages_purge_untriggered
 from channels_app.services.sweeper import dispatch_sweep
+from gateway import metrics
 from gateway.locks import single_flight
 
 logger = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ def dispatch_messages(message_ids: list[str]) -> None:
 @single_flight("sweep_dispatch", ttl_seconds=60)
 def sweep_dispatch() -> None:
     summary = dispatch_sweep()
+    metrics.sweeper_ran("dispatch")
     if summary.recovered or summary.published:
         logger.info("dispatch sweep: recovered %d stale claims, republished %d", summary.recovered, summary.published)
 
@@ -36,6 +38,7 @@ def sweep_dispatch() -> None:
 @single_flight("sweep_failover", ttl_seconds=120)
 def sweep_failover() -> None:
     summary = failover_sweep()
+    metrics.sweeper_ran("failover")
     if summary.claimed:
         logger.info("failover sweep: %d deadlines due, %d next hops triggered", summary.claimed, summary.triggered)
 
@@ -44,13 +47,18 @@ def sweep_failover() -> None:
 @single_flight("purge_untriggered", ttl_seconds=3600)
 def purge_untriggered() -> None:
     summary = messages_purge_untriggered()
-    logger.info("purge: deleted %d never-Created messages and %d events", summary.messages, summary.events)
+    metrics.sweeper_ran("purge_untriggered")
+    if summary.messages or summary.events:
+        logger.info("purge: deleted %d never-Created messages and %d events", summary.messages, summary.events)
 
 
 @shared_task(name="channels.expire_idempotency_records", ignore_result=True)
 @single_flight("expire_idempotency_records", ttl_seconds=600)
 def expire_idempotency_records() -> None:
-    logger.info("idempotency: removed %d expired records", idempotency_records_expire())
+    removed = idempotency_records_expire()
+    metrics.sweeper_ran("expire_idempotency_records")
+    if removed:
+        logger.info("idempotency: removed %d expired records", removed)
 
 
 @shared_task(name="channels.cancel_pending_of_inactive", ignore_result=True)

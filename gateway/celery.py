@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun, worker_process_init
+from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun, worker_process_init
+
+from gateway import request_context
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway.settings")
 
@@ -36,3 +38,20 @@ def _fresh_http_pool(**_: object) -> None:
     from channels_app.adapters.http import reset_pooled_session
 
     reset_pooled_session()
+
+
+@setup_logging.connect
+def _django_logging(**_: object) -> None:
+    """Workers and beat log like the web: Django's LOGGING (JSON lines, gateway/logs.py) instead of
+    Celery's own handlers, whose plain text would also bypass the redaction of secrets."""
+    import logging.config
+
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
+
+
+# The request id travels with the tasks a request publishes (gateway/request_context.py).
+before_task_publish.connect(request_context.on_before_task_publish, weak=False)
+task_prerun.connect(request_context.on_task_prerun, weak=False)
+task_postrun.connect(request_context.on_task_postrun, weak=False)

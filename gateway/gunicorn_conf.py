@@ -10,3 +10,27 @@ keepalive = 30
 timeout = 60
 graceful_timeout = 20
 accesslog = os.environ.get("WEB_ACCESS_LOG") or None
+
+# gunicorn's own lines (boot, worker exits, timeouts) as JSON too, like everything else.
+from gateway.logs import logging_config  # noqa: E402 - after the plain settings above
+
+logconfig_dict = logging_config(os.environ.get("LOG_LEVEL", "INFO"))
+logconfig_dict["loggers"].update(
+    {
+        "gunicorn.error": {"level": "INFO", "handlers": ["console"], "propagate": False},
+        # The application logs every request with its request id; gunicorn's line only on request.
+        "gunicorn.access": {"level": "INFO" if accesslog else "WARNING", "handlers": ["console"], "propagate": False},
+    }
+)
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A worker that exits leaves its metric files behind; mark them so live gauges drop it."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        import socket
+
+        from prometheus_client import multiprocess
+
+        # Files are named by host and pid (gateway/metrics.py process_identifier).
+        host = socket.gethostname().replace("_", "-") or "host"
+        multiprocess.mark_process_dead(f"{host}-{worker.pid}")  # type: ignore[attr-defined]

@@ -7,14 +7,24 @@ variable in production fails loudly instead of signing tokens with a published k
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from gateway import logs as gateway_logs
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
+
+# `make run` writes its development values (DEBUG on, its database, Redis and ports) to .env, so
+# manage.py works in a new shell without exporting anything. Variables set in the environment
+# always win over the file; production sets everything there and has no .env.
+ENV_FILE = Path(os.environ.get("ENV_FILE") or BASE_DIR / ".env")
+if ENV_FILE.is_file():
+    environ.Env.read_env(ENV_FILE)
 
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 - refused when DEBUG is off
 DEV_JWT_SIGNING_KEY = "dev-only-jwt-signing-key-change-me"
@@ -36,7 +46,7 @@ CALLBACK_TOKEN_LIFETIME_SECONDS = env.int("CALLBACK_TOKEN_LIFETIME_SECONDS", def
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
-DATABASES = {"default": env.db_url("DATABASE_URL", default="postgres://gateway:gateway@127.0.0.1:55432/gateway")}
+DATABASES = {"default": env.db_url("DATABASE_URL", default="postgres://gateway:gateway@127.0.0.1:25432/gateway")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Fail fast when PostgreSQL is unreachable (the web then answers 503) instead of hanging a thread.
@@ -45,7 +55,7 @@ DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env
 DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS = env.int("DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS", default=5)
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=f"test_{DATABASES['default']['NAME']}")}
 
-REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:56379/0")
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:26379/0")
 
 CACHES = {
     "default": {
@@ -90,6 +100,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "gateway.request_context.RequestContextMiddleware",
     "gateway.middleware.CaseInsensitiveApiPathMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (admin CSS, Swagger UI) are served by the app itself in every mode.
@@ -251,15 +262,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TIMEZONE = "UTC"
 
+# JSON lines with request, customer, account and message ids; secrets redacted (gateway/logs.py).
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+LOGGING = gateway_logs.logging_config(LOG_LEVEL)
+gateway_logs.configure_structlog()
 
 # Beat's sweepers get a queue and a worker of their own: behind a dispatch backlog they would
 # fire failover deadlines late (measured: 9-25 s on a shared queue with 100,000 pending chains).
@@ -281,3 +287,9 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-webhooks": {"task": "webhooks.sweep", "schedule": env.float("WEBHOOK_SWEEP_SECONDS", default=5.0)},
     "expire-webhook-attempts": {"task": "webhooks.expire_attempts", "schedule": 3600.0},
 }
+
+# Operations (README "Operations"): beat's heartbeat for readiness, who may read /metrics.
+BEAT_HEARTBEAT_SECONDS = env.float("BEAT_HEARTBEAT_SECONDS", default=2.0)
+BEAT_HEARTBEAT_MAX_AGE_SECONDS = env.float("BEAT_HEARTBEAT_MAX_AGE_SECONDS", default=30.0)
+CELERY_BEAT_SCHEDULER = "gateway.heartbeat:HeartbeatScheduler"
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])

@@ -6,6 +6,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from channels_app.dashboard.views import delivery_dashboard
 from gateway.health import healthz
+from gateway.health import healthz, livez, readyz
+from gateway.metrics_view import metrics
 
 api_patterns = [
     path("", include("accounts_app.urls")),
@@ -22,6 +24,9 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     # Before admin.site.urls, whose catch-all would answer 404; admin_view makes it staff-only.
     path("admin/dashboard/", admin.site.admin_view(delivery_dashboard), name="admin-delivery-dashboard"),
+    path("livez", livez, name="livez"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
 ]
 

@@ -10,8 +10,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RUN_DIR="$ROOT/.run"
 mkdir -p "$RUN_DIR"
 
-DATABASE_URL="${DATABASE_URL:-postgres://gateway:gateway@127.0.0.1:55432/gateway}"
-REDIS_URL="${REDIS_URL:-redis://127.0.0.1:56379/0}"
+DATABASE_URL="${DATABASE_URL:-postgres://gateway:gateway@127.0.0.1:25432/gateway}"
+REDIS_URL="${REDIS_URL:-redis://127.0.0.1:26379/0}"
 
 log() { echo "[services] $*"; }
 

@@ -7,6 +7,7 @@ import uuid
 
 from celery import shared_task
 
+from gateway import metrics
 from gateway.locks import single_flight
 from webhooks_app.services.delivery import webhook_deliver
 from webhooks_app.services.retention import webhook_logs_expire
@@ -27,6 +28,7 @@ def deliver_webhook(delivery_id: str) -> None:
 @single_flight("sweep_webhooks", ttl_seconds=60)
 def sweep_webhooks() -> None:
     published = webhook_sweep()
+    metrics.sweeper_ran("webhooks")
     if published:
         logger.info("webhook sweep: published %d due deliveries", len(published))
 
@@ -35,4 +37,6 @@ def sweep_webhooks() -> None:
 @single_flight("expire_webhook_attempts", ttl_seconds=3600)
 def expire_webhook_attempts() -> None:
     summary = webhook_logs_expire()
-    logger.info("webhook retention: removed %d deliveries and %d attempts", summary.deliveries, summary.attempts)
+    metrics.sweeper_ran("webhook_retention")
+    if summary.deliveries or summary.attempts:
+        logger.info("webhook retention: removed %d deliveries and %d attempts", summary.deliveries, summary.attempts)

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, replace
 from typing import Any
 
-DEFAULT_REDIS_URL = "redis://127.0.0.1:56379/0"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:26379/0"
 DEFAULT_KEY_PREFIX = "sandbox:"
 
 

@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import structlog
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -38,9 +39,12 @@ from channels_app.services.row_insert import insert_together
 from channels_app.services.row_models import message_and_account_columns, message_with_account
 from channels_app.services.transitions import message_transition, messages_mark_sent
 from channels_app.status import Status
+from gateway import metrics
+from gateway.request_context import request_id_for
 from webhooks_app.callback_tokens import callback_url_with_token, issue_callback_token
 
 logger = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 # A slot this close is waited for in the worker; a later one goes back to the outbox. The
 # tolerance absorbs the few milliseconds between taking the chunk's start time and reserving.
@@ -226,6 +230,31 @@ def outcomes_record(outcomes: list[Outcome]) -> None:
         for outcome in outcomes:
             if outcome.error is not None:
                 _on_failure(outcome.message, outcome.error)
+    outcomes_observe(outcomes)
+
+
+def outcomes_observe(outcomes: list[Outcome]) -> None:
+    """One metric update and one log line per recorded send, naming the message and the request
+    that sent it, so a message's story joins across web, worker and callbacks."""
+    for o in outcomes:
+        exchange = o.result.exchange if o.result else o.error.exchange if o.error else None
+        outcome = "sent" if o.result else o.error.kind if o.error else "error"
+        metrics.message_dispatched(
+            channel=o.message.channel,
+            outcome=outcome,
+            call_seconds=exchange.duration_ms / 1000 if exchange else None,
+        )
+        log.info(
+            "dispatched",
+            message_id=str(o.message.id),
+            request_id=request_id_for(o.message.id),
+            traffic_account_id=str(o.message.traffic_account_id),
+            channel=o.message.channel,
+            outcome=outcome,
+            attempt=o.message.attempts,
+            provider_message_id=o.result.provider_message_id if o.result else None,
+            error=f"{o.error.code}: {o.error.text}"[:300] if o.error else None,
+        )
 
 
 @dataclass

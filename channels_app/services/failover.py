@@ -27,6 +27,7 @@ from channels_app.services.dispatch_queue import enqueue_dispatch
 from channels_app.services.transitions import message_transition
 from channels_app.signals import message_status_changed
 from channels_app.status import RANK, Status, satisfies
+from gateway import metrics
 
 TABLE = Message._meta.db_table
 EVENTS = MessageEvent._meta.db_table
@@ -61,16 +62,19 @@ _TRIGGER_SQL = (
 # ``satisfies``), and trigger the hop after each. The claim's FOR UPDATE SKIP LOCKED lets any
 # number of sweepers run; the trigger's status condition makes each hop fire at most once.
 _SWEEP_SQL = (
-    f"WITH due AS (SELECT id FROM {TABLE}"  # noqa: S608
+    f"WITH due AS (SELECT id, failover_deadline FROM {TABLE}"  # noqa: S608
     " WHERE failover_deadline IS NOT NULL AND failover_deadline <= %(now)s"
     " ORDER BY failover_deadline LIMIT %(batch)s FOR UPDATE SKIP LOCKED),"
     f" claimed AS (UPDATE {TABLE} m SET failover_deadline = NULL FROM due WHERE m.id = due.id"
-    " RETURNING m.failover_chain_id, m.failover_position, m.status, m.failover_wanted_status),"
-    " next AS (SELECT c.failover_chain_id AS chain_id, c.failover_position + 1 AS position FROM claimed c"
+    " RETURNING m.failover_chain_id, m.failover_position, m.status, m.failover_wanted_status,"
+    " due.failover_deadline AS deadline),"
+    " next AS (SELECT c.failover_chain_id AS chain_id, c.failover_position + 1 AS position, c.deadline"
+    " FROM claimed c"
     " WHERE NOT EXISTS (SELECT 1 FROM unnest(%(wanted)s::text[], %(reached)s::text[]) AS ok(wanted, reached)"
     "   WHERE ok.wanted = COALESCE(NULLIF(c.failover_wanted_status, ''), %(delivered)s) AND ok.reached = c.status)),"
     f" {_TRIGGER_CTES}"
-    " SELECT (SELECT count(*) FROM claimed), ARRAY(SELECT id FROM triggered)"
+    " SELECT (SELECT count(*) FROM claimed), ARRAY(SELECT id FROM triggered),"
+    " ARRAY(SELECT EXTRACT(EPOCH FROM %(now)s - deadline)::float8 FROM next)"
 )
 
 
@@ -157,8 +161,9 @@ def failover_sweep(*, batch: int = SWEEP_BATCH) -> FailoverSweepSummary:
         params.update(batch=batch, wanted=wanted, reached=reached, delivered=Status.DELIVERED)
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(_SWEEP_SQL, params)
-            claimed, triggered = cursor.fetchone()
+            claimed, triggered, lags = cursor.fetchone()
             _enqueue_after_commit(triggered)
+        metrics.failover_fired(lags)
         summary.claimed += claimed
         summary.triggered += len(triggered)
         if claimed < batch:

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -33,8 +34,10 @@ from channels_app.services.conversations import conversation_get_or_create
 from channels_app.services.transitions import message_transition
 from channels_app.signals import inbound_message_received
 from channels_app.status import Status
+from gateway import metrics
 
 logger = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 INBOUND_CONSTRAINT = "inbound_once"
 # A MessageEvent keeps the provider's report for operators; a huge one is cut to its keys.
@@ -155,7 +158,7 @@ def report_apply(*, account: TrafficAccount, event: StatusEvent, reported: Messa
     detail: dict[str, Any] = {"raw": raw_detail(event.raw)}
     if event.provider_message_id:
         detail["providerMessageId"] = event.provider_message_id
-    return message_transition(
+    moved = message_transition(
         message=message,
         status=event.status,
         source="provider",
@@ -164,6 +167,19 @@ def report_apply(*, account: TrafficAccount, event: StatusEvent, reported: Messa
         error_text=event.error_text,
         detail=detail,
     )
+    if moved:
+        _observe_report(message, event.status)
+    return moved
+
+
+def _observe_report(message: Message, status: str) -> None:
+    """Counted and logged once committed: a callback rolled back for a retry applied nothing."""
+
+    def observe() -> None:
+        metrics.report_applied(channel=message.channel, status=status)
+        log.info("report applied", message_id=str(message.id), status=status, channel=message.channel)
+
+    transaction.on_commit(observe)
 
 
 # ---- inbound messages ------------------------------------------------------------------------

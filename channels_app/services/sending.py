@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import structlog
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -22,7 +24,11 @@ from channels_app.services.copy_insert import copy_lines, server_cursor, uuid4_t
 from channels_app.services.requests import Hop, SendPlan, destination_for, send_plan
 from channels_app.services.row_insert import insert_together
 from channels_app.status import Status
+from gateway import metrics
 from gateway.problems import ProblemException
+from gateway.request_context import note_message_origins
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -89,8 +95,22 @@ def _enqueue_after_commit(message_ids: list[uuid.UUID]) -> None:
     if not message_ids:
         return
     # A single send joins others for one publish; a bulk is already chunked.
-    publish = enqueue_dispatch_soon if len(message_ids) == 1 else enqueue_dispatch
-    transaction.on_commit(lambda: publish(message_ids))
+    if len(message_ids) == 1:
+        transaction.on_commit(lambda: (note_message_origins(message_ids), enqueue_dispatch_soon(message_ids)))
+    else:
+        transaction.on_commit(lambda: enqueue_dispatch(message_ids))
+
+
+def _observe_after_commit(per_channel: Counter[str], traffic_account_id: uuid.UUID, **fields: object) -> None:
+    """Count and log what was accepted, once it is committed (a rollback accepted nothing)."""
+
+    def observe() -> None:
+        for channel, count in per_channel.items():
+            metrics.messages_accepted(channel, count)
+        structlog.contextvars.bind_contextvars(traffic_account_id=str(traffic_account_id))
+        log.info("accepted", **fields)
+
+    transaction.on_commit(observe)
 
 
 @dataclass(frozen=True)
@@ -133,6 +153,11 @@ def message_send(*, customer: Customer, payload: Mapping[str, Any]) -> Accepted:
             )
         insert_together(messages, [_first_event(m, now) for m in messages])
         _enqueue_after_commit([messages[0].id])
+        _observe_after_commit(
+            Counter(m.channel for m in messages),
+            messages[0].traffic_account_id,
+            message_ids=[str(m.id) for m in messages],
+        )
     # The caller renders these: hand over what is already known instead of fetching it again.
     for message, hop, conversation in zip(messages, plan.hops, opened, strict=True):
         message.traffic_account = hop.account
@@ -223,6 +248,12 @@ def message_send_bulk(*, customer: Customer, payload: Mapping[str, Any]) -> Bulk
             events = event_rows(_first_event(template, now), message_ids=hop_ids[index])
             copy_lines(cursor, MessageEvent._meta.db_table, *events)
         _enqueue_after_commit(hop_ids[0])
+        _observe_after_commit(
+            Counter({hop.account.channel: len(raw_destinations) for hop in plan.hops}),
+            plan.hops[0].account.id,
+            bulk_id=str(bulk_id),
+            destinations=len(raw_destinations),
+        )
     return BulkResult(
         bulk_id=bulk_id,
         traffic_account_id=plan.hops[0].account.id,

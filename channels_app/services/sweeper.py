@@ -25,6 +25,7 @@ from django.utils import timezone
 from channels_app.models import Message
 from channels_app.services.dispatch_queue import dispatch_backlog, enqueue_dispatch
 from channels_app.status import Status
+from gateway import metrics
 
 SWEEP_BATCH = 5000
 # With a backlog queued, a message is republished once this many republish guards have passed.
@@ -51,7 +52,9 @@ def dispatch_sweep() -> DispatchSweepSummary:
     expired.update(claimed_at=None)
     guard = timedelta(seconds=settings.DISPATCH_REPUBLISH_AFTER_SECONDS)
     # Unknown (broker unreachable) counts as no backlog: republishing is then the safe side.
-    published_before = now - guard * (BACKLOG_PATIENCE - 1) if dispatch_backlog() else now
+    backlog = dispatch_backlog()
+    metrics.dispatch_backlog_measured(backlog)
+    published_before = now - guard * (BACKLOG_PATIENCE - 1) if backlog else now
     with transaction.atomic():
         due = list(
             Message.objects.filter(status=Status.READY, available_at__lte=now)

@@ -272,3 +272,26 @@ def test_the_sweeper_hands_over_only_hops_short_of_their_wanted_status(auth_clie
     assert second.status == (Status.READY if fires else Status.SCHEDULED)
     history = list(second.events.values_list("status", "source"))
     assert history == [(Status.SCHEDULED, "api"), *([(Status.READY, "failover")] if fires else [])]
+
+
+def test_the_lag_of_a_fired_deadline_is_observed_and_a_satisfied_one_is_not(auth_client, accounts):
+    from prometheus_client import REGISTRY
+
+    def observed() -> tuple[float, float]:
+        count = REGISTRY.get_sample_value("gateway_failover_lag_seconds_count") or 0.0
+        return count, REGISTRY.get_sample_value("gateway_failover_lag_seconds_sum") or 0.0
+
+    missed, _ = _chain(auth_client, accounts)
+    delivered, _ = _chain(auth_client, accounts)
+    _mark_sent(missed)
+    Message.objects.filter(id=delivered.id).update(status=Status.DELIVERED)
+    Message.objects.filter(id__in=[missed.id, delivered.id]).update(
+        failover_deadline=timezone.now() - timedelta(seconds=3)
+    )
+    count, total = observed()
+
+    assert failover_sweep().claimed == 2
+
+    new_count, new_total = observed()
+    assert new_count == count + 1  # only the hop that missed its status fired
+    assert 3 <= new_total - total < 10

@@ -539,3 +539,25 @@ def test_a_claim_whose_worker_died_is_swept_again_after_its_lease(customer):
 
 def test_the_tasks_have_their_public_names():
     assert (deliver_webhook.name, sweep_webhooks.name) == ("webhooks.deliver", "webhooks.sweep")
+
+
+@responses.activate
+def test_every_attempt_is_counted_by_outcome_on_metrics(customer, client):
+    from prometheus_client import REGISTRY
+
+    def counted(outcome: str) -> float:
+        return REGISTRY.get_sample_value("gateway_webhook_deliveries_total", {"outcome": outcome}) or 0.0
+
+    responses.post(URL, status=503)
+    responses.post(URL, status=200)
+    responses.post(URL, status=410)
+    before = {o: counted(o) for o in ("retry", "succeeded", "failed")}
+    delivery = _event(_webhook(customer))
+
+    webhook_deliver(delivery_id=delivery.id)
+    _make_due(delivery)
+    webhook_deliver(delivery_id=delivery.id)
+    webhook_deliver(delivery_id=_event(_webhook(customer)).id)
+
+    assert {o: counted(o) - before[o] for o in before} == {"retry": 1, "succeeded": 1, "failed": 1}
+    assert 'gateway_webhook_deliveries_total{outcome="failed"}' in client.get("/metrics").content.decode()

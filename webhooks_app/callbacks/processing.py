@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.http import HttpRequest, HttpResponse
+from structlog.contextvars import bind_contextvars
 
 from accounts_app.models import TrafficAccount
 from channels_app.adapters.base import CallbackRejected, CallbackRequest, ChannelAdapter, StatusEvent
@@ -40,6 +41,7 @@ def parse_and_apply(
     """Parse an authenticated callback, run the provider-specific ``check`` on its events
     (it may raise ``CallbackRejected``) and apply them in one transaction. ``reported`` is the
     message the authentication itself named, already loaded (see ``report_apply``)."""
+    bind_contextvars(traffic_account_id=str(account.id), channel=account.channel)
     try:
         events = parse()
         if check is not None:

@@ -29,6 +29,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from gateway import metrics
 from gateway.problems import ProblemException
 from webhooks_app.models import Webhook, WebhookAttempt, WebhookDelivery
 from webhooks_app.services.publishing import enqueue_deliveries, republish_guard
@@ -225,6 +226,7 @@ def delivery_settle(*, delivery: WebhookDelivery, started_at: datetime, result: 
                 error=error,
                 response_excerpt=result.response_excerpt,
             )
+    metrics.webhook_delivery_attempted(result.outcome)
     if not owned:
         # Deleted with its webhook, or the lease ran out and another claim owns it now.
         logger.warning("webhook delivery %s changed hands during its attempt; result dropped", delivery.id)
