@@ -5,7 +5,6 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from channels_app.dashboard.views import delivery_dashboard
-from gateway.health import healthz
 from gateway.health import healthz, livez, readyz
 from gateway.metrics_view import metrics
 
