@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
 from channels_app.adapters.base import Channel, ProviderAccount
+
+
+def validate_network(value: str) -> None:
+    """A CIDR (``10.20.0.0/16``) or a single address."""
+    try:
+        ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError as exc:
+        raise ValidationError(f"{value!r} is not a network in CIDR notation: {exc}") from None
 
 
 class CustomerManager(BaseUserManager["Customer"]):
@@ -44,6 +54,14 @@ class Customer(AbstractBaseUser, PermissionsMixin):
     # Bumped on every password change; tokens carry the version they were issued under, so a
     # change revokes every older token without a token blacklist.
     token_version = models.PositiveIntegerField(default=0)
+    # Private networks this customer's webhooks may reach (its own receivers). Set by staff in the
+    # admin or with ``manage.py webhook_networks``; the API never exposes or changes it.
+    webhook_allowed_networks = ArrayField(
+        models.CharField(max_length=64, validators=[validate_network]),
+        default=list,
+        blank=True,
+        help_text="CIDRs this customer's webhooks may reach beyond the public internet, e.g. 10.20.0.0/16.",
+    )
 
     objects = CustomerManager()
 

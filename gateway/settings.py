@@ -202,9 +202,11 @@ STATISTICS_MAX_RANGE_DAYS = env.int("STATISTICS_MAX_RANGE_DAYS", default=93)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 WEBHOOK_RETRY_FOR_SECONDS = env.int("WEBHOOK_RETRY_FOR_SECONDS", default=90_000)
 WEBHOOK_SECRET_ROTATION_SECONDS = env.int("WEBHOOK_SECRET_ROTATION_SECONDS", default=86_400)
+# Customer-supplied URLs (webhooks, Viber file probes) reach only globally routable addresses;
+# WEBHOOK_ALLOWED_NETWORKS opens private ranges (e.g. 10.0.0.0/8 for internal receivers) and
+# WEBHOOK_DENIED_NETWORKS adds to the built-in deny list (webhooks_app/services/url_safety.py).
 WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
-# Unset: loopback, link-local and cloud metadata are refused when DEBUG is off, nothing in DEBUG.
-WEBHOOK_DENIED_NETWORKS = env.list("WEBHOOK_DENIED_NETWORKS", default=None)
+WEBHOOK_DENIED_NETWORKS = env.list("WEBHOOK_DENIED_NETWORKS", default=[])
 WEBHOOK_CLAIM_LEASE_SECONDS = env.int("WEBHOOK_CLAIM_LEASE_SECONDS", default=120)
 WEBHOOK_REPUBLISH_AFTER_SECONDS = env.int("WEBHOOK_REPUBLISH_AFTER_SECONDS", default=60)
 WEBHOOK_POOL_SIZE = env.int("WEBHOOK_POOL_SIZE", default=32)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import secrets
 import uuid
+from typing import ClassVar
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -91,12 +92,35 @@ class WebhookDelivery(models.Model):
 
 
 class WebhookAttempt(models.Model):
+    """One POST of an event. ``error`` and ``response_excerpt`` are for operators (admin);
+    customers see ``status_code`` and the generic sentence of ``reason``."""
+
+    REASON_OK = "ok"
+    REASON_HTTP_ERROR = "http_error"
+    REASON_REDIRECT = "redirect"
+    REASON_TIMEOUT = "timeout"
+    REASON_CONNECTION = "connection"
+    REASON_URL_REFUSED = "url_refused"
+    REASON_UNRESOLVABLE = "unresolvable"
+    REASON_INACTIVE = "inactive"
+    PUBLIC_REASONS: ClassVar[dict[str, str]] = {
+        REASON_OK: "",
+        REASON_HTTP_ERROR: "The receiver answered with an error status.",
+        REASON_REDIRECT: "The receiver answered with a redirect; redirects are not followed.",
+        REASON_TIMEOUT: "The receiver did not answer in time.",
+        REASON_CONNECTION: "The gateway could not connect to the receiver.",
+        REASON_URL_REFUSED: "The URL is not allowed: its host resolves to an address the gateway does not call.",
+        REASON_UNRESOLVABLE: "The URL's host did not resolve.",
+        REASON_INACTIVE: "The webhook is inactive; the event was not sent.",
+    }
+
     id = models.BigAutoField(primary_key=True)
     delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
     attempted_at = models.DateTimeField()
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     latency_ms = models.FloatField(default=0)
     error = models.TextField(blank=True, default="")
+    reason = models.CharField(max_length=16, blank=True, default="")
     response_excerpt = models.TextField(blank=True, default="")
 
     class Meta:

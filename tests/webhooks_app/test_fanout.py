@@ -20,7 +20,7 @@ from webhooks_app.models import Webhook, WebhookDelivery, WebhookTrafficAccount
 
 pytestmark = pytest.mark.django_db
 
-URL = "https://203.0.113.10/hook"
+URL = "https://93.184.215.14/hook"
 
 
 def _message(account, *, status: str = Status.SENT, direction: str = Message.OUTBOUND, **fields) -> Message:
