@@ -85,6 +85,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "gateway.body_limit.RequestBodyLimitMiddleware",
     "gateway.middleware.CaseInsensitiveApiPathMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -124,10 +125,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
-# Failed logins are throttled per account, not per IP: a credential-stuffing run from many
-# addresses against one mailbox is what this stops.
+# Password checks (API login, changePassword, admin login) are counted before Argon2 runs, per
+# client address and per account (accounts_app/login_throttle.py): after LOGIN_MAX_FAILURES
+# attempts an account's next attempts wait a doubling delay instead of a fixed lock-out.
 LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=900)
+LOGIN_BACKOFF_BASE_SECONDS = env.float("LOGIN_BACKOFF_BASE_SECONDS", default=2.0)
+LOGIN_BACKOFF_MAX_SECONDS = env.float("LOGIN_BACKOFF_MAX_SECONDS", default=300.0)
+LOGIN_IP_MAX_ATTEMPTS = env.int("LOGIN_IP_MAX_ATTEMPTS", default=30)
+LOGIN_IP_WINDOW_SECONDS = env.int("LOGIN_IP_WINDOW_SECONDS", default=300)
+# Behind a reverse proxy: the header it sets with the client address (its last entry is used).
+CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -137,7 +145,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BYTES", default=32 * 1024 * 1024)
+# Request bodies (gateway/body_limit.py): small everywhere, large only for sendbulk.
+MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=64 * 1024)
+SENDBULK_MAX_REQUEST_BYTES = env.int("SENDBULK_MAX_REQUEST_BYTES", default=32 * 1024 * 1024)
+CALLBACK_MAX_REQUEST_BYTES = env.int("CALLBACK_MAX_REQUEST_BYTES", default=1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(MAX_REQUEST_BYTES, SENDBULK_MAX_REQUEST_BYTES, CALLBACK_MAX_REQUEST_BYTES)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts_app.authentication.JWTAuthentication"],

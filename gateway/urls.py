@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts_app.admin_login import throttled_admin_login
 from gateway.health import healthz
 
 api_patterns = [
@@ -19,6 +20,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("callbacks/", include("webhooks_app.callback_urls")),
     path("healthz", healthz, name="healthz"),
+    path("admin/login/", throttled_admin_login, name="admin-login"),  # before the admin's own
     path("admin/", admin.site.urls),
 ]
 

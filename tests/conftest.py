@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from accounts_app import cache as account_cache
 from accounts_app.models import Customer
 from accounts_app.tokens import token_issue
+from gateway.redis import get_redis
 from tests.factories import CustomerFactory, TrafficAccountFactory
 
 
@@ -19,6 +20,20 @@ def _fresh_account_cache():
     account_cache.clear()
     yield
     account_cache.clear()
+
+
+RATE_LIMIT_KEY_PATTERNS = ("gw:login:*", "gw:api-rate:*")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Each test starts with no login attempts or API rate spent: every test client comes from
+    127.0.0.1, so counters would otherwise carry over from test to test."""
+    client = get_redis()
+    for pattern in RATE_LIMIT_KEY_PATTERNS:
+        keys = list(client.scan_iter(match=pattern, count=1000))
+        if keys:
+            client.delete(*keys)
 
 
 @pytest.fixture
