@@ -62,6 +62,9 @@ class Customer(AbstractBaseUser, PermissionsMixin):
         blank=True,
         help_text="CIDRs this customer's webhooks may reach beyond the public internet, e.g. 10.20.0.0/16.",
     )
+    api_rate_per_second = models.PositiveIntegerField(
+        null=True, blank=True, help_text="API requests per second for this customer; empty uses API_RATE_PER_SECOND."
+    )
 
     objects = CustomerManager()
 

@@ -151,12 +151,17 @@ SENDBULK_MAX_REQUEST_BYTES = env.int("SENDBULK_MAX_REQUEST_BYTES", default=32 * 
 CALLBACK_MAX_REQUEST_BYTES = env.int("CALLBACK_MAX_REQUEST_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(MAX_REQUEST_BYTES, SENDBULK_MAX_REQUEST_BYTES, CALLBACK_MAX_REQUEST_BYTES)
 
+# Per-customer API rate (accounts_app/api_rate.py); a customer's api_rate_per_second wins; 0 is off.
+API_RATE_PER_SECOND = env.float("API_RATE_PER_SECOND", default=500.0)
+API_RATE_BURST_SECONDS = env.float("API_RATE_BURST_SECONDS", default=2.0)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts_app.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "gateway.problems.problem_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["accounts_app.api_rate.CustomerRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
