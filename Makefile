@@ -40,7 +40,11 @@ test: venv services
 lint: venv
 	$(VENV)/bin/ruff check .
 
-# The benchmark runs its own stack on its own database, Redis db and ports (see bench/README.md).
+# The benchmark runs its own stack on its own database, Redis db and ports (see bench/README.md),
+# with DEBUG off: it needs an encryption key of its own and its sandbox allowed as a provider host.
+bench bench-quick bench-profile: export FIELD_ENCRYPTION_KEYS ?= YmVuY2gtb25seS1maWVsZC1lbmNyeXB0aW9uLWtleSE=
+bench bench-quick bench-profile: export PROVIDER_ALLOWED_BASE_URLS ?= http://127.0.0.1
+
 # The full run records the first of each case's three runs with py-spy, so its report carries the
 # profiles that explain what it measured.
 bench: venv services

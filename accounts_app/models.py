@@ -14,7 +14,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from channels_app.adapters.base import Channel, ProviderAccount
+from channels_app.adapters.base import Channel, ProviderAccount, ProviderConfigError
+from gateway.encryption import EncryptedJSONField
+from gateway.provider_urls import base_url_refusal
 
 
 def validate_network(value: str) -> None:
@@ -104,7 +106,7 @@ class TrafficAccount(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="traffic_accounts")
     name = models.CharField(max_length=200)
     channel = models.CharField(max_length=16, choices=CHANNEL_CHOICES)
-    credentials = models.JSONField(default=dict, blank=True)
+    credentials = EncryptedJSONField(default=dict, blank=True)  # encrypted at rest (FIELD_ENCRYPTION_KEYS)
     sender = models.CharField(
         max_length=32, blank=True, help_text="Default SMS sender (numeric 1-16 or alphanumeric 1-11)."
     )
@@ -136,6 +138,10 @@ class TrafficAccount(models.Model):
                 {"credentials": f"Unknown credential keys for {self.channel}: {', '.join(unknown)}. "
                  f"Allowed: {', '.join(sorted(allowed))}."}
             )
+        if self.base_url and self.channel:
+            refusal = base_url_refusal(self.channel, self.base_url)
+            if refusal:
+                raise ValidationError({"base_url": refusal})
 
     @property
     def resolved_base_url(self) -> str:
@@ -147,6 +153,12 @@ class TrafficAccount(models.Model):
         return self.phone_number or f"{self.channel}_agent"
 
     def provider_account(self) -> ProviderAccount:
+        """The adapter's view of this account. A base URL off the allow-list is refused here too,
+        not only in forms: the stored credentials must never be sent to a host an edit chose."""
+        if self.base_url:
+            refusal = base_url_refusal(self.channel, self.base_url)
+            if refusal:
+                raise ProviderConfigError("base_url_refused", refusal)
         return ProviderAccount(
             id=self.id,
             channel=self.channel,

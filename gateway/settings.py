@@ -7,6 +7,7 @@ variable in production fails loudly instead of signing tokens with a published k
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import environ
@@ -19,6 +20,8 @@ env = environ.Env()
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 - refused when DEBUG is off
 DEV_JWT_SIGNING_KEY = "dev-only-jwt-signing-key-change-me"
 DEV_CALLBACK_KEY = "dev-only-callback-signing-key-change-me"
+DEV_FIELD_ENCRYPTION_KEY = base64.urlsafe_b64encode(b"dev-only-field-encryption-key-00").decode()
+MIN_SIGNING_KEY_BYTES = 32  # HS256 and HMAC keys shorter than the hash output weaken them
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
@@ -33,15 +36,49 @@ MITTO_DLR_SIGNING_KEYS = env.list("MITTO_DLR_SIGNING_KEYS", default=[DEV_CALLBAC
 MITTO_INBOUND_SIGNING_KEYS = env.list("MITTO_INBOUND_SIGNING_KEYS", default=[DEV_CALLBACK_KEY + "-inbound"])
 CALLBACK_TOKEN_LIFETIME_SECONDS = env.int("CALLBACK_TOKEN_LIFETIME_SECONDS", default=3 * 24 * 3600)
 
+# Provider credentials and webhook signing secrets are encrypted at rest (gateway/encryption.py):
+# the first key encrypts, all decrypt; rotate with `manage.py reencrypt_secrets`.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[DEV_FIELD_ENCRYPTION_KEY])
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 DATABASES = {"default": env.db_url("DATABASE_URL", default="postgres://gateway:gateway@127.0.0.1:55432/gateway")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_gateway")}
+DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=f"test_{DATABASES['default']['NAME']}")}
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:56379/0")
+
+def _check_key_material() -> None:
+    """Refuse to start with keys that cannot protect anything, whatever DEBUG says."""
+    from cryptography.fernet import Fernet
+
+    short = [
+        name
+        for name, keys in (
+            ("JWT_SIGNING_KEY", [JWT_SIGNING_KEY]),
+            ("MITTO_DLR_SIGNING_KEYS", MITTO_DLR_SIGNING_KEYS),
+            ("MITTO_INBOUND_SIGNING_KEYS", MITTO_INBOUND_SIGNING_KEYS),
+        )
+        if any(len(key.encode()) < MIN_SIGNING_KEY_BYTES for key in keys)
+    ]
+    if short:
+        raise ImproperlyConfigured(
+            f"These signing keys are shorter than {MIN_SIGNING_KEY_BYTES} bytes: {', '.join(short)}."
+        )
+    if not FIELD_ENCRYPTION_KEYS:
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must hold at least one key.")
+    for position, key in enumerate(FIELD_ENCRYPTION_KEYS, start=1):
+        try:
+            Fernet(key.encode())
+        except (ValueError, TypeError):
+            raise ImproperlyConfigured(
+                f"FIELD_ENCRYPTION_KEYS entry {position} is not a Fernet key (32 url-safe base64-encoded bytes)."
+            ) from None
+
+
+_check_key_material()
 
 CACHES = {
     "default": {
@@ -58,6 +95,7 @@ if not DEBUG:
         "JWT_SIGNING_KEY": JWT_SIGNING_KEY == DEV_JWT_SIGNING_KEY,
         "MITTO_DLR_SIGNING_KEYS": any(k.startswith(DEV_CALLBACK_KEY) for k in MITTO_DLR_SIGNING_KEYS),
         "MITTO_INBOUND_SIGNING_KEYS": any(k.startswith(DEV_CALLBACK_KEY) for k in MITTO_INBOUND_SIGNING_KEYS),
+        "FIELD_ENCRYPTION_KEYS": DEV_FIELD_ENCRYPTION_KEY in FIELD_ENCRYPTION_KEYS,
     }
     _still_default = sorted(name for name, is_default in _defaults.items() if is_default)
     if _still_default:
@@ -191,12 +229,15 @@ PROVIDER_BASE_URLS = {
     "gbm": env.str("GBM_BASE_URL", default="https://businessmessages.googleapis.com"),
     "telegram": env.str("TELEGRAM_BASE_URL", default="https://api.telegram.org"),
 }
+SANDBOX_URL = env.str("SANDBOX_URL", default="http://127.0.0.1:8025").rstrip("/")
+# Base URLs a traffic account may use besides its channel's own (gateway/provider_urls.py); the
+# sandbox is allowed by default only in DEBUG.
+PROVIDER_ALLOWED_BASE_URLS = env.list("PROVIDER_ALLOWED_BASE_URLS", default=[SANDBOX_URL] if DEBUG else [])
 WHATSAPP_GRAPH_VERSION = env.str("WHATSAPP_GRAPH_VERSION", default="v21.0")
 PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=3.05)
 PROVIDER_READ_TIMEOUT = env.float("PROVIDER_READ_TIMEOUT", default=10.0)
 PROVIDER_POOL_SIZE = env.int("PROVIDER_POOL_SIZE", default=64)
 PROVIDER_PROXY_URL = env.str("PROVIDER_PROXY_URL", default="")
-SANDBOX_URL = env.str("SANDBOX_URL", default="http://127.0.0.1:8025").rstrip("/")
 
 # Dispatch
 # Longest a process trusts "no webhook applies here" (webhooks_app/services/subscription_cache.py).

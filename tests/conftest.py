@@ -22,6 +22,15 @@ def _fresh_account_cache():
     account_cache.clear()
 
 
+# Provider hosts the tests fake with `responses` or serve from a local sandbox on a free port.
+TEST_PROVIDER_BASE_URLS = ["https://provider.test", "https://mitto.test", "https://graph.test", "http://127.0.0.1"]
+
+
+@pytest.fixture(autouse=True)
+def _test_provider_hosts(settings):
+    settings.PROVIDER_ALLOWED_BASE_URLS = [*settings.PROVIDER_ALLOWED_BASE_URLS, *TEST_PROVIDER_BASE_URLS]
+
+
 RATE_LIMIT_KEY_PATTERNS = ("gw:login:*", "gw:api-rate:*")
 
 

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 
 from accounts_app.models import Customer, TrafficAccount
+from gateway.encryption import EncryptedTextField
 
 TRIGGERS = ("Delivered", "Failed", "Read", "UserMessage")
 
@@ -27,9 +28,10 @@ class Webhook(models.Model):
     name = models.CharField(max_length=200)
     url = models.URLField(max_length=2000)
     triggers = ArrayField(models.CharField(max_length=16, choices=[(t, t) for t in TRIGGERS]), default=list)
-    secret = models.CharField(max_length=64, default=new_webhook_secret)
-    # During a rotation both secrets sign, so receivers can switch without losing events.
-    previous_secret = models.CharField(max_length=64, blank=True, default="")
+    # Encrypted at rest (FIELD_ENCRYPTION_KEYS). During a rotation both secrets sign, so
+    # receivers can switch without losing events.
+    secret = EncryptedTextField(default=new_webhook_secret)
+    previous_secret = EncryptedTextField(blank=True, default="")
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     traffic_accounts = models.ManyToManyField(

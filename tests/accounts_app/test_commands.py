@@ -121,6 +121,7 @@ def test_the_service_refuses_default_secrets_when_debug_is_off():
         JWT_SIGNING_KEY="y" * 50,
         MITTO_DLR_SIGNING_KEYS="d" * 40,
         MITTO_INBOUND_SIGNING_KEYS="i" * 40,
+        FIELD_ENCRYPTION_KEYS="ClzJcsEnjXHV48aK6YWKX3iS2iFqKLHEEje1IUlwCIA=",
     )
     ok = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "CRITICAL"],
@@ -131,3 +132,30 @@ def test_the_service_refuses_default_secrets_when_debug_is_off():
         env=env,
     )
     assert ok.returncode == 0, ok.stderr
+
+
+def _check_with(**overrides: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DEBUG": "true", **overrides}
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, capture_output=True, text=True, check=False, env=env
+    )
+
+
+def test_the_service_refuses_short_signing_keys_and_bad_encryption_keys():
+    short = _check_with(JWT_SIGNING_KEY="too-short-key")
+    assert short.returncode != 0 and "shorter than 32 bytes: JWT_SIGNING_KEY" in short.stderr
+
+    bad = _check_with(FIELD_ENCRYPTION_KEYS="not-a-fernet-key")
+    assert bad.returncode != 0 and "FIELD_ENCRYPTION_KEYS entry 1 is not a Fernet key" in bad.stderr
+
+
+def test_the_service_refuses_the_development_encryption_key_when_debug_is_off():
+    env = {
+        **os.environ, "DEBUG": "false", "SECRET_KEY": "x" * 50, "JWT_SIGNING_KEY": "y" * 50,
+        "MITTO_DLR_SIGNING_KEYS": "d" * 40, "MITTO_INBOUND_SIGNING_KEYS": "i" * 40,
+    }
+    env.pop("FIELD_ENCRYPTION_KEYS", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, capture_output=True, text=True, check=False, env=env
+    )
+    assert result.returncode != 0 and "FIELD_ENCRYPTION_KEYS" in result.stderr
