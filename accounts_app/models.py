@@ -80,6 +80,13 @@ class Customer(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.email
 
+    def set_password(self, raw_password: str | None) -> None:
+        """Every way a password is set (API change, admin reset, ``manage.py changepassword``)
+        revokes the tokens issued before it; the caller's ``save()`` stores both."""
+        super().set_password(raw_password)
+        if not self._state.adding and isinstance(self.token_version, int):
+            self.token_version += 1
+
 
 # Credential keys each channel's adapter understands. Anything else is refused at provisioning.
 CHANNEL_CREDENTIAL_KEYS: dict[str, tuple[str, ...]] = {

@@ -7,6 +7,7 @@ import uuid
 
 from celery import shared_task
 
+from channels_app.services.attempt_retention import attempt_bodies_expire
 from channels_app.services.dispatch import messages_dispatch
 from channels_app.services.failover import failover_sweep
 from channels_app.services.idempotency import idempotency_records_expire
@@ -50,3 +51,9 @@ def purge_untriggered() -> None:
 @single_flight("expire_idempotency_records", ttl_seconds=600)
 def expire_idempotency_records() -> None:
     logger.info("idempotency: removed %d expired records", idempotency_records_expire())
+
+
+@shared_task(name="channels.expire_attempt_bodies", ignore_result=True)
+@single_flight("expire_attempt_bodies", ttl_seconds=3600)
+def expire_attempt_bodies() -> None:
+    logger.info("retention: emptied the bodies of %d dispatch attempts", attempt_bodies_expire())

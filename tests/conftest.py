@@ -31,15 +31,15 @@ def _test_provider_hosts(settings):
     settings.PROVIDER_ALLOWED_BASE_URLS = [*settings.PROVIDER_ALLOWED_BASE_URLS, *TEST_PROVIDER_BASE_URLS]
 
 
-RATE_LIMIT_KEY_PATTERNS = ("gw:login:*", "gw:api-rate:*")
+PER_TEST_REDIS_KEYS = ("gw:login:*", "gw:api-rate:*", "gw:attempt-bodies:*")
 
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits():
-    """Each test starts with no login attempts or API rate spent: every test client comes from
-    127.0.0.1, so counters would otherwise carry over from test to test."""
+    """Each test starts with no login attempts or API rate spent (every test client comes from
+    127.0.0.1, so counters would otherwise carry over) and no retention watermark."""
     client = get_redis()
-    for pattern in RATE_LIMIT_KEY_PATTERNS:
+    for pattern in PER_TEST_REDIS_KEYS:
         keys = list(client.scan_iter(match=pattern, count=1000))
         if keys:
             client.delete(*keys)

@@ -8,6 +8,7 @@ import uuid
 from typing import ClassVar
 
 from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -59,6 +60,19 @@ class WebhookTrafficAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.webhook_id} -> {self.traffic_account_id}"
+
+    def clean(self) -> None:
+        """A customer's events go only to that customer's webhooks (the admin validates this;
+        the API looks both up within the customer, and the fan-out query checks it again)."""
+        if self.webhook_id and self.traffic_account_id:
+            webhook_owner = Webhook.objects.filter(id=self.webhook_id).values_list("customer_id", flat=True).first()
+            account_owner = (
+                TrafficAccount.objects.filter(id=self.traffic_account_id).values_list("customer_id", flat=True).first()
+            )
+            if webhook_owner != account_owner:
+                raise ValidationError(
+                    {"traffic_account": "The traffic account belongs to another customer than the webhook."}
+                )
 
 
 class WebhookDelivery(models.Model):

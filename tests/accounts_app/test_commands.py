@@ -159,3 +159,20 @@ def test_the_service_refuses_the_development_encryption_key_when_debug_is_off():
         [sys.executable, "manage.py", "check"], cwd=ROOT, capture_output=True, text=True, check=False, env=env
     )
     assert result.returncode != 0 and "FIELD_ENCRYPTION_KEYS" in result.stderr
+
+
+def test_check_deploy_is_clean_with_debug_off():
+    env = {
+        **os.environ, "DEBUG": "false", "SECRET_KEY": "k7#Qv9!pL2@wZ4$rT8^mN1&bX6*cJ3(hF5)gD0-sA" + "Yu" * 5,
+        "JWT_SIGNING_KEY": "y" * 50,
+        "MITTO_DLR_SIGNING_KEYS": "d" * 40, "MITTO_INBOUND_SIGNING_KEYS": "i" * 40,
+        "FIELD_ENCRYPTION_KEYS": "ClzJcsEnjXHV48aK6YWKX3iS2iFqKLHEEje1IUlwCIA=",
+    }
+    for name in ("SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE"):
+        env.pop(name, None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, capture_output=True, text=True, check=False, env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
