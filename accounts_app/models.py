@@ -127,6 +127,9 @@ class TrafficAccount(models.Model):
     )
     test_mode = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
+    # Signed into every Mitto callback token of this account; bumping it (manage.py
+    # revoke_callback_tokens) invalidates every outstanding DLR and two-way SMS URL at once.
+    callback_token_generation = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -34,7 +34,7 @@ JWT_LIFETIME_SECONDS = env.int("JWT_LIFETIME_SECONDS", default=3600)
 # Several keys per purpose allow rotation: the first signs, every one verifies.
 MITTO_DLR_SIGNING_KEYS = env.list("MITTO_DLR_SIGNING_KEYS", default=[DEV_CALLBACK_KEY + "-dlr"])
 MITTO_INBOUND_SIGNING_KEYS = env.list("MITTO_INBOUND_SIGNING_KEYS", default=[DEV_CALLBACK_KEY + "-inbound"])
-CALLBACK_TOKEN_LIFETIME_SECONDS = env.int("CALLBACK_TOKEN_LIFETIME_SECONDS", default=3 * 24 * 3600)
+CALLBACK_TOKEN_LIFETIME_SECONDS = env.int("CALLBACK_TOKEN_LIFETIME_SECONDS", default=2 * 24 * 3600)
 
 # Provider credentials and webhook signing secrets are encrypted at rest (gateway/encryption.py):
 # the first key encrypts, all decrypt; rotate with `manage.py reencrypt_secrets`.
