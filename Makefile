@@ -54,7 +54,13 @@ test: venv services browser
 lint: venv
 	$(VENV)/bin/ruff check .
 
-# The benchmark runs its own stack on its own database, Redis db and ports (see bench/README.md).
+# The benchmark runs its own stack on its own database, Redis db and ports (see bench/README.md),
+# with DEBUG off over plain local HTTP: it needs an encryption key of its own, its sandbox allowed
+# as a provider host, and no redirect to HTTPS.
+bench bench-quick bench-profile: export FIELD_ENCRYPTION_KEYS ?= YmVuY2gtb25seS1maWVsZC1lbmNyeXB0aW9uLWtleSE=
+bench bench-quick bench-profile: export PROVIDER_ALLOWED_BASE_URLS ?= http://127.0.0.1
+bench bench-quick bench-profile: export SECURE_SSL_REDIRECT ?= false
+
 # The full run records the first of each case's three runs with py-spy, so its report carries the
 # profiles that explain what it measured.
 bench: venv services

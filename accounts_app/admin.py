@@ -32,6 +32,7 @@ class CustomerAdmin(UserAdmin):
     fieldsets = [
         (None, {"fields": ["email", "password", "name"]}),
         ("Access", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        ("Limits", {"fields": ["api_rate_per_second", "webhook_allowed_networks"]}),
         ("Activity", {"fields": ["date_joined", "last_login", "token_version"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]

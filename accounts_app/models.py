@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from channels_app.adapters.base import Channel, ProviderAccount
+from channels_app.adapters.base import Channel, ProviderAccount, ProviderConfigError
+from gateway.encryption import EncryptedJSONField
+from gateway.provider_urls import base_url_refusal
+
+
+def validate_network(value: str) -> None:
+    """A CIDR (``10.20.0.0/16``) or a single address."""
+    try:
+        ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError as exc:
+        raise ValidationError(f"{value!r} is not a network in CIDR notation: {exc}") from None
 
 
 class CustomerManager(BaseUserManager["Customer"]):
@@ -44,6 +56,17 @@ class Customer(AbstractBaseUser, PermissionsMixin):
     # Bumped on every password change; tokens carry the version they were issued under, so a
     # change revokes every older token without a token blacklist.
     token_version = models.PositiveIntegerField(default=0)
+    # Private networks this customer's webhooks may reach (its own receivers). Set by staff in the
+    # admin or with ``manage.py webhook_networks``; the API never exposes or changes it.
+    webhook_allowed_networks = ArrayField(
+        models.CharField(max_length=64, validators=[validate_network]),
+        default=list,
+        blank=True,
+        help_text="CIDRs this customer's webhooks may reach beyond the public internet, e.g. 10.20.0.0/16.",
+    )
+    api_rate_per_second = models.PositiveIntegerField(
+        null=True, blank=True, help_text="API requests per second for this customer; empty uses API_RATE_PER_SECOND."
+    )
 
     objects = CustomerManager()
 
@@ -56,6 +79,13 @@ class Customer(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    def set_password(self, raw_password: str | None) -> None:
+        """Every way a password is set (API change, admin reset, ``manage.py changepassword``)
+        revokes the tokens issued before it; the caller's ``save()`` stores both."""
+        super().set_password(raw_password)
+        if not self._state.adding and isinstance(self.token_version, int):
+            self.token_version += 1
 
 
 # Credential keys each channel's adapter understands. Anything else is refused at provisioning.
@@ -83,7 +113,7 @@ class TrafficAccount(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="traffic_accounts")
     name = models.CharField(max_length=200)
     channel = models.CharField(max_length=16, choices=CHANNEL_CHOICES)
-    credentials = models.JSONField(default=dict, blank=True)
+    credentials = EncryptedJSONField(default=dict, blank=True)  # encrypted at rest (FIELD_ENCRYPTION_KEYS)
     sender = models.CharField(
         max_length=32, blank=True, help_text="Default SMS sender (numeric 1-16 or alphanumeric 1-11)."
     )
@@ -97,6 +127,9 @@ class TrafficAccount(models.Model):
     )
     test_mode = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
+    # Signed into every Mitto callback token of this account; bumping it (manage.py
+    # revoke_callback_tokens) invalidates every outstanding DLR and two-way SMS URL at once.
+    callback_token_generation = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -115,6 +148,10 @@ class TrafficAccount(models.Model):
                 {"credentials": f"Unknown credential keys for {self.channel}: {', '.join(unknown)}. "
                  f"Allowed: {', '.join(sorted(allowed))}."}
             )
+        if self.base_url and self.channel:
+            refusal = base_url_refusal(self.channel, self.base_url)
+            if refusal:
+                raise ValidationError({"base_url": refusal})
 
     @property
     def resolved_base_url(self) -> str:
@@ -126,6 +163,12 @@ class TrafficAccount(models.Model):
         return self.phone_number or f"{self.channel}_agent"
 
     def provider_account(self) -> ProviderAccount:
+        """The adapter's view of this account. A base URL off the allow-list is refused here too,
+        not only in forms: the stored credentials must never be sent to a host an edit chose."""
+        if self.base_url:
+            refusal = base_url_refusal(self.channel, self.base_url)
+            if refusal:
+                raise ProviderConfigError("base_url_refused", refusal)
         return ProviderAccount(
             id=self.id,
             channel=self.channel,

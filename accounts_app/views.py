@@ -35,7 +35,9 @@ class CustomerLoginApi(APIView):
     def post(self, request: Request) -> Response:
         data = LoginRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        issued = customer_login(email=data.validated_data["email"], password=data.validated_data["password"])
+        issued = customer_login(
+            request=request, email=data.validated_data["email"], password=data.validated_data["password"]
+        )
         return Response({"token": issued.token, "expiresAt": issued.expires_at.isoformat().replace("+00:00", "Z")})
 
 
@@ -50,6 +52,7 @@ class CustomerChangePasswordApi(APIView):
         data = ChangePasswordRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         customer_change_password(
+            request=request,
             customer=request.user,
             current_password=data.validated_data["currentPassword"],
             new_password=data.validated_data["newPassword"],

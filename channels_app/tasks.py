@@ -7,6 +7,7 @@ import uuid
 
 from celery import shared_task
 
+from channels_app.services.attempt_retention import attempt_bodies_expire
 from channels_app.services.deactivation import inactive_pending_cancel
 from channels_app.services.dispatch import messages_dispatch
 from channels_app.services.failover import failover_sweep
@@ -70,3 +71,12 @@ def cancel_pending_of_inactive(customer_id: str | None = None, traffic_account_i
     )
     if cancelled:
         logger.info("deactivation second pass cancelled %d messages", cancelled)
+
+
+@shared_task(name="channels.expire_attempt_bodies", ignore_result=True)
+@single_flight("expire_attempt_bodies", ttl_seconds=3600)
+def expire_attempt_bodies() -> None:
+    emptied = attempt_bodies_expire()
+    metrics.sweeper_ran("expire_attempt_bodies")
+    if emptied:
+        logger.info("retention: emptied the bodies of %d dispatch attempts", emptied)

@@ -7,6 +7,7 @@ variable in production fails loudly instead of signing tokens with a published k
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 
@@ -29,6 +30,8 @@ if ENV_FILE.is_file():
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 - refused when DEBUG is off
 DEV_JWT_SIGNING_KEY = "dev-only-jwt-signing-key-change-me"
 DEV_CALLBACK_KEY = "dev-only-callback-signing-key-change-me"
+DEV_FIELD_ENCRYPTION_KEY = base64.urlsafe_b64encode(b"dev-only-field-encryption-key-00").decode()
+MIN_SIGNING_KEY_BYTES = 32  # HS256 and HMAC keys shorter than the hash output weaken them
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
@@ -41,7 +44,11 @@ JWT_LIFETIME_SECONDS = env.int("JWT_LIFETIME_SECONDS", default=3600)
 # Several keys per purpose allow rotation: the first signs, every one verifies.
 MITTO_DLR_SIGNING_KEYS = env.list("MITTO_DLR_SIGNING_KEYS", default=[DEV_CALLBACK_KEY + "-dlr"])
 MITTO_INBOUND_SIGNING_KEYS = env.list("MITTO_INBOUND_SIGNING_KEYS", default=[DEV_CALLBACK_KEY + "-inbound"])
-CALLBACK_TOKEN_LIFETIME_SECONDS = env.int("CALLBACK_TOKEN_LIFETIME_SECONDS", default=3 * 24 * 3600)
+CALLBACK_TOKEN_LIFETIME_SECONDS = env.int("CALLBACK_TOKEN_LIFETIME_SECONDS", default=2 * 24 * 3600)
+
+# Provider credentials and webhook signing secrets are encrypted at rest (gateway/encryption.py):
+# the first key encrypts, all decrypt; rotate with `manage.py reencrypt_secrets`.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[DEV_FIELD_ENCRYPTION_KEY])
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
@@ -56,6 +63,49 @@ DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS = env.int("DATABASE_UNAVAILABLE_RETRY_A
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=f"test_{DATABASES['default']['NAME']}")}
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:26379/0")
+
+def _check_key_material() -> None:
+    """Refuse to start with keys that cannot protect anything, whatever DEBUG says."""
+    from cryptography.fernet import Fernet
+
+    short = [
+        name
+        for name, keys in (
+            ("JWT_SIGNING_KEY", [JWT_SIGNING_KEY]),
+            ("MITTO_DLR_SIGNING_KEYS", MITTO_DLR_SIGNING_KEYS),
+            ("MITTO_INBOUND_SIGNING_KEYS", MITTO_INBOUND_SIGNING_KEYS),
+        )
+        if any(len(key.encode()) < MIN_SIGNING_KEY_BYTES for key in keys)
+    ]
+    if short:
+        raise ImproperlyConfigured(
+            f"These signing keys are shorter than {MIN_SIGNING_KEY_BYTES} bytes: {', '.join(short)}."
+        )
+    if not FIELD_ENCRYPTION_KEYS:
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must hold at least one key.")
+    for position, key in enumerate(FIELD_ENCRYPTION_KEYS, start=1):
+        try:
+            Fernet(key.encode())
+        except (ValueError, TypeError):
+            raise ImproperlyConfigured(
+                f"FIELD_ENCRYPTION_KEYS entry {position} is not a Fernet key (32 url-safe base64-encoded bytes)."
+            ) from None
+
+
+_check_key_material()
+
+# HTTPS hardening (`manage.py check --deploy` is clean with DEBUG off). Behind a TLS-terminating
+# proxy set SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https; SECURE_SSL_REDIRECT=false only
+# where nothing but local HTTP reaches the gateway (the benchmark's own stack).
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^livez$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+_proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) if len(_proxy_ssl_header) == 2 else None
 
 CACHES = {
     "default": {
@@ -72,6 +122,7 @@ if not DEBUG:
         "JWT_SIGNING_KEY": JWT_SIGNING_KEY == DEV_JWT_SIGNING_KEY,
         "MITTO_DLR_SIGNING_KEYS": any(k.startswith(DEV_CALLBACK_KEY) for k in MITTO_DLR_SIGNING_KEYS),
         "MITTO_INBOUND_SIGNING_KEYS": any(k.startswith(DEV_CALLBACK_KEY) for k in MITTO_INBOUND_SIGNING_KEYS),
+        "FIELD_ENCRYPTION_KEYS": DEV_FIELD_ENCRYPTION_KEY in FIELD_ENCRYPTION_KEYS,
     }
     _still_default = sorted(name for name, is_default in _defaults.items() if is_default)
     if _still_default:
@@ -101,6 +152,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "gateway.request_context.RequestContextMiddleware",
+    "gateway.body_limit.RequestBodyLimitMiddleware",
     "gateway.middleware.CaseInsensitiveApiPathMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (admin CSS, Swagger UI) are served by the app itself in every mode.
@@ -144,10 +196,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
-# Failed logins are throttled per account, not per IP: a credential-stuffing run from many
-# addresses against one mailbox is what this stops.
+# Password checks (API login, changePassword, admin login) are counted before Argon2 runs, per
+# client address and per account (accounts_app/login_throttle.py): after LOGIN_MAX_FAILURES
+# attempts an account's next attempts wait a doubling delay instead of a fixed lock-out.
 LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=900)
+LOGIN_BACKOFF_BASE_SECONDS = env.float("LOGIN_BACKOFF_BASE_SECONDS", default=2.0)
+LOGIN_BACKOFF_MAX_SECONDS = env.float("LOGIN_BACKOFF_MAX_SECONDS", default=300.0)
+LOGIN_IP_MAX_ATTEMPTS = env.int("LOGIN_IP_MAX_ATTEMPTS", default=30)
+LOGIN_IP_WINDOW_SECONDS = env.int("LOGIN_IP_WINDOW_SECONDS", default=300)
+# Behind a reverse proxy: the header it sets with the client address (its last entry is used).
+CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -165,7 +224,15 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BYTES", default=32 * 1024 * 1024)
+# Request bodies (gateway/body_limit.py): small everywhere, large only for sendbulk.
+MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=64 * 1024)
+SENDBULK_MAX_REQUEST_BYTES = env.int("SENDBULK_MAX_REQUEST_BYTES", default=32 * 1024 * 1024)
+CALLBACK_MAX_REQUEST_BYTES = env.int("CALLBACK_MAX_REQUEST_BYTES", default=1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(MAX_REQUEST_BYTES, SENDBULK_MAX_REQUEST_BYTES, CALLBACK_MAX_REQUEST_BYTES)
+
+# Per-customer API rate (accounts_app/api_rate.py); a customer's api_rate_per_second wins; 0 is off.
+API_RATE_PER_SECOND = env.float("API_RATE_PER_SECOND", default=500.0)
+API_RATE_BURST_SECONDS = env.float("API_RATE_BURST_SECONDS", default=2.0)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts_app.authentication.JWTAuthentication"],
@@ -173,6 +240,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["gateway.parsers.BoundedJSONParser"],
     "EXCEPTION_HANDLER": "gateway.problems.problem_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["accounts_app.api_rate.CustomerRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
@@ -198,6 +266,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # validatorUrl off: Swagger UI would otherwise send the schema's URL to swagger.io for a badge.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Schema-quality notes (operation id suffixes, APIViews without serializer_class) are not
+    # deployment problems; keeping them out of `check --deploy` keeps its security findings visible.
+    "ENABLE_DJANGO_DEPLOY_CHECK": False,
 }
 
 # Providers. A traffic account's own base URL overrides these (sandbox, regional endpoints).
@@ -208,12 +279,15 @@ PROVIDER_BASE_URLS = {
     "gbm": env.str("GBM_BASE_URL", default="https://businessmessages.googleapis.com"),
     "telegram": env.str("TELEGRAM_BASE_URL", default="https://api.telegram.org"),
 }
+SANDBOX_URL = env.str("SANDBOX_URL", default="http://127.0.0.1:8025").rstrip("/")
+# Base URLs a traffic account may use besides its channel's own (gateway/provider_urls.py); the
+# sandbox is allowed by default only in DEBUG.
+PROVIDER_ALLOWED_BASE_URLS = env.list("PROVIDER_ALLOWED_BASE_URLS", default=[SANDBOX_URL] if DEBUG else [])
 WHATSAPP_GRAPH_VERSION = env.str("WHATSAPP_GRAPH_VERSION", default="v21.0")
 PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=3.05)
 PROVIDER_READ_TIMEOUT = env.float("PROVIDER_READ_TIMEOUT", default=10.0)
 PROVIDER_POOL_SIZE = env.int("PROVIDER_POOL_SIZE", default=64)
 PROVIDER_PROXY_URL = env.str("PROVIDER_PROXY_URL", default="")
-SANDBOX_URL = env.str("SANDBOX_URL", default="http://127.0.0.1:8025").rstrip("/")
 
 # Dispatch
 # Longest a process trusts "no webhook applies here" (webhooks_app/services/subscription_cache.py).
@@ -239,9 +313,11 @@ STATISTICS_MAX_RANGE_DAYS = env.int("STATISTICS_MAX_RANGE_DAYS", default=93)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 WEBHOOK_RETRY_FOR_SECONDS = env.int("WEBHOOK_RETRY_FOR_SECONDS", default=90_000)
 WEBHOOK_SECRET_ROTATION_SECONDS = env.int("WEBHOOK_SECRET_ROTATION_SECONDS", default=86_400)
+# Customer-supplied URLs (webhooks, Viber file probes) reach only globally routable addresses;
+# WEBHOOK_ALLOWED_NETWORKS opens private ranges (e.g. 10.0.0.0/8 for internal receivers) and
+# WEBHOOK_DENIED_NETWORKS adds to the built-in deny list (webhooks_app/services/url_safety.py).
 WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
-# Unset: loopback, link-local and cloud metadata are refused when DEBUG is off, nothing in DEBUG.
-WEBHOOK_DENIED_NETWORKS = env.list("WEBHOOK_DENIED_NETWORKS", default=None)
+WEBHOOK_DENIED_NETWORKS = env.list("WEBHOOK_DENIED_NETWORKS", default=[])
 WEBHOOK_CLAIM_LEASE_SECONDS = env.int("WEBHOOK_CLAIM_LEASE_SECONDS", default=120)
 WEBHOOK_REPUBLISH_AFTER_SECONDS = env.int("WEBHOOK_REPUBLISH_AFTER_SECONDS", default=60)
 WEBHOOK_POOL_SIZE = env.int("WEBHOOK_POOL_SIZE", default=32)
@@ -250,6 +326,8 @@ WEBHOOK_ATTEMPT_RETENTION_DAYS = env.int("WEBHOOK_ATTEMPT_RETENTION_DAYS", defau
 # Housekeeping
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 PURGE_UNTRIGGERED_AFTER_DAYS = env.int("PURGE_UNTRIGGERED_AFTER_DAYS", default=60)
+# Provider request/response bodies of dispatch attempts hold message content; emptied after this.
+DISPATCH_ATTEMPT_BODY_RETENTION_DAYS = env.int("DISPATCH_ATTEMPT_BODY_RETENTION_DAYS", default=30)
 
 # Celery: Redis broker; the database is the outbox, so results are not stored.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
@@ -273,6 +351,7 @@ HOUSEKEEPING_TASKS = [
     "channels.sweep_dispatch", "channels.sweep_failover", "channels.purge_untriggered",
     "channels.expire_idempotency_records", "webhooks.sweep", "webhooks.expire_attempts",
     "channels.cancel_pending_of_inactive",
+    "channels.expire_attempt_bodies",
 ]
 CELERY_TASK_ROUTES = {
     **{name: {"queue": "housekeeping"} for name in HOUSEKEEPING_TASKS},
@@ -286,6 +365,7 @@ CELERY_BEAT_SCHEDULE = {
     "expire-idempotency-records": {"task": "channels.expire_idempotency_records", "schedule": 3600.0},
     "sweep-webhooks": {"task": "webhooks.sweep", "schedule": env.float("WEBHOOK_SWEEP_SECONDS", default=5.0)},
     "expire-webhook-attempts": {"task": "webhooks.expire_attempts", "schedule": 3600.0},
+    "expire-attempt-bodies": {"task": "channels.expire_attempt_bodies", "schedule": 3600.0},
 }
 
 # Operations (README "Operations"): beat's heartbeat for readiness, who may read /metrics.

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts_app.admin_login import throttled_admin_login
 from channels_app.dashboard.views import delivery_dashboard
 from gateway.health import healthz, livez, readyz
 from gateway.metrics_view import metrics
@@ -26,6 +27,7 @@ urlpatterns = [
     path("livez", livez, name="livez"),
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics, name="metrics"),
+    path("admin/login/", throttled_admin_login, name="admin-login"),  # before the admin's own
     path("admin/", admin.site.urls),
 ]
 

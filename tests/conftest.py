@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from accounts_app import cache as account_cache
 from accounts_app.models import Customer
 from accounts_app.tokens import token_issue
+from gateway.redis import get_redis
 from tests.factories import CustomerFactory, TrafficAccountFactory
 
 
@@ -19,6 +20,29 @@ def _fresh_account_cache():
     account_cache.clear()
     yield
     account_cache.clear()
+
+
+# Provider hosts the tests fake with `responses` or serve from a local sandbox on a free port.
+TEST_PROVIDER_BASE_URLS = ["https://provider.test", "https://mitto.test", "https://graph.test", "http://127.0.0.1"]
+
+
+@pytest.fixture(autouse=True)
+def _test_provider_hosts(settings):
+    settings.PROVIDER_ALLOWED_BASE_URLS = [*settings.PROVIDER_ALLOWED_BASE_URLS, *TEST_PROVIDER_BASE_URLS]
+
+
+PER_TEST_REDIS_KEYS = ("gw:login:*", "gw:api-rate:*", "gw:attempt-bodies:*")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Each test starts with no login attempts or API rate spent (every test client comes from
+    127.0.0.1, so counters would otherwise carry over) and no retention watermark."""
+    client = get_redis()
+    for pattern in PER_TEST_REDIS_KEYS:
+        keys = list(client.scan_iter(match=pattern, count=1000))
+        if keys:
+            client.delete(*keys)
 
 
 @pytest.fixture

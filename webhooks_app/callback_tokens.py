@@ -7,6 +7,10 @@ and whose ``pur`` claim says which of the two it is, so a DLR URL can never be r
 inbound one. DLR and inbound tokens use separate key lists, each configured with several
 values: the first signs, all of them verify, which lets operators rotate keys without breaking
 callbacks already in flight (add the new key first, drop the old one once its tokens expire).
+
+Each token also carries its traffic account's ``callback_token_generation`` (``gen``): the
+callback views compare it with the account's current value, so one account's leaked URLs are
+revoked by bumping that number, without rotating the keys every account shares.
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ _KEY_SETTINGS: dict[str, str] = {
     "dlr": "MITTO_DLR_SIGNING_KEYS",
     "inbound": "MITTO_INBOUND_SIGNING_KEYS",
 }
-_DEFAULT_LIFETIME_SECONDS = 3 * 24 * 3600
+_DEFAULT_LIFETIME_SECONDS = 2 * 24 * 3600
+GENERATION_CLAIM = "gen"
 
 
 def _signing_keys(purpose: str) -> list[str]:
@@ -44,7 +49,9 @@ def _signing_keys(purpose: str) -> list[str]:
     return [key for key in keys if key]
 
 
-def issue_callback_token(*, subject: str, purpose: CallbackPurpose, lifetime: int | None = None) -> str:
+def issue_callback_token(
+    *, subject: str, purpose: CallbackPurpose, lifetime: int | None = None, generation: int = 0
+) -> str:
     """Sign ``subject`` for ``purpose`` with the newest key (the first one listed).
 
     ``lifetime`` (seconds) defaults to ``CALLBACK_TOKEN_LIFETIME_SECONDS``; inbound URLs that are
@@ -56,7 +63,10 @@ def issue_callback_token(*, subject: str, purpose: CallbackPurpose, lifetime: in
     if lifetime is None:
         lifetime = int(getattr(settings, "CALLBACK_TOKEN_LIFETIME_SECONDS", _DEFAULT_LIFETIME_SECONDS))
     now = int(time.time())
-    claims = {"sub": str(subject), "pur": purpose, "iat": now, "nbf": now, "exp": now + int(lifetime)}
+    claims = {
+        "sub": str(subject), "pur": purpose, "iat": now, "nbf": now, "exp": now + int(lifetime),
+        GENERATION_CLAIM: int(generation),
+    }
     return jwt.encode(claims, keys[0], algorithm=ALGORITHM)
 
 
@@ -92,6 +102,17 @@ def verify_callback_token(token: str, *, purpose: CallbackPurpose) -> str:
             raise CallbackRejected("callback token has no subject")
         return subject
     raise CallbackRejected("callback token signature does not match any key")
+
+
+def token_generation_matches(token: str, current: int) -> bool:
+    """Whether a token ``verify_callback_token`` has accepted was issued under the account's
+    current generation. Tokens from before generations existed count as generation 0."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
+        return False
+    generation = claims.get(GENERATION_CLAIM, 0)
+    return isinstance(generation, int) and generation == current
 
 
 def callback_url_with_token(base_url: str, token: str) -> str:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import base64
 import secrets
 import uuid
+from typing import ClassVar
 
 from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
 from accounts_app.models import Customer, TrafficAccount
+from gateway.encryption import EncryptedTextField
 
 TRIGGERS = ("Delivered", "Failed", "Read", "UserMessage")
 
@@ -26,9 +29,10 @@ class Webhook(models.Model):
     name = models.CharField(max_length=200)
     url = models.URLField(max_length=2000)
     triggers = ArrayField(models.CharField(max_length=16, choices=[(t, t) for t in TRIGGERS]), default=list)
-    secret = models.CharField(max_length=64, default=new_webhook_secret)
-    # During a rotation both secrets sign, so receivers can switch without losing events.
-    previous_secret = models.CharField(max_length=64, blank=True, default="")
+    # Encrypted at rest (FIELD_ENCRYPTION_KEYS). During a rotation both secrets sign, so
+    # receivers can switch without losing events.
+    secret = EncryptedTextField(default=new_webhook_secret)
+    previous_secret = EncryptedTextField(blank=True, default="")
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     traffic_accounts = models.ManyToManyField(
@@ -58,6 +62,19 @@ class WebhookTrafficAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.webhook_id} -> {self.traffic_account_id}"
+
+    def clean(self) -> None:
+        """A customer's events go only to that customer's webhooks (the admin validates this;
+        the API looks both up within the customer, and the fan-out query checks it again)."""
+        if self.webhook_id and self.traffic_account_id:
+            webhook_owner = Webhook.objects.filter(id=self.webhook_id).values_list("customer_id", flat=True).first()
+            account_owner = (
+                TrafficAccount.objects.filter(id=self.traffic_account_id).values_list("customer_id", flat=True).first()
+            )
+            if webhook_owner != account_owner:
+                raise ValidationError(
+                    {"traffic_account": "The traffic account belongs to another customer than the webhook."}
+                )
 
 
 class WebhookDelivery(models.Model):
@@ -95,12 +112,35 @@ class WebhookDelivery(models.Model):
 
 
 class WebhookAttempt(models.Model):
+    """One POST of an event. ``error`` and ``response_excerpt`` are for operators (admin);
+    customers see ``status_code`` and the generic sentence of ``reason``."""
+
+    REASON_OK = "ok"
+    REASON_HTTP_ERROR = "http_error"
+    REASON_REDIRECT = "redirect"
+    REASON_TIMEOUT = "timeout"
+    REASON_CONNECTION = "connection"
+    REASON_URL_REFUSED = "url_refused"
+    REASON_UNRESOLVABLE = "unresolvable"
+    REASON_INACTIVE = "inactive"
+    PUBLIC_REASONS: ClassVar[dict[str, str]] = {
+        REASON_OK: "",
+        REASON_HTTP_ERROR: "The receiver answered with an error status.",
+        REASON_REDIRECT: "The receiver answered with a redirect; redirects are not followed.",
+        REASON_TIMEOUT: "The receiver did not answer in time.",
+        REASON_CONNECTION: "The gateway could not connect to the receiver.",
+        REASON_URL_REFUSED: "The URL is not allowed: its host resolves to an address the gateway does not call.",
+        REASON_UNRESOLVABLE: "The URL's host did not resolve.",
+        REASON_INACTIVE: "The webhook is inactive; the event was not sent.",
+    }
+
     id = models.BigAutoField(primary_key=True)
     delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
     attempted_at = models.DateTimeField()
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     latency_ms = models.FloatField(default=0)
     error = models.TextField(blank=True, default="")
+    reason = models.CharField(max_length=16, blank=True, default="")
     response_excerpt = models.TextField(blank=True, default="")
 
     class Meta:

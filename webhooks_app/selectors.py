@@ -65,6 +65,7 @@ def delivery_get(*, webhook: Webhook, delivery_id: Any) -> WebhookDelivery:
 _SUBSCRIBED_SQL = (
     f"SELECT w.id FROM {Webhook._meta.db_table} w"  # noqa: S608
     f" JOIN {WebhookTrafficAccount._meta.db_table} m ON m.webhook_id = w.id"
+    f" JOIN {TrafficAccount._meta.db_table} a ON a.id = m.traffic_account_id AND a.customer_id = w.customer_id"
     " WHERE m.traffic_account_id = %s AND w.is_active AND w.triggers @> ARRAY[%s]::varchar[]"
     " ORDER BY w.id"
     " FOR KEY SHARE OF w"

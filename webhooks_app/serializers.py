@@ -6,8 +6,15 @@ from typing import Any
 
 from rest_framework import serializers
 
-from webhooks_app.models import TRIGGERS, Webhook, WebhookDelivery
-from webhooks_app.services.url_safety import WebhookHostUnresolvable, WebhookUrlRefused, url_check
+from webhooks_app.models import TRIGGERS, Webhook, WebhookAttempt, WebhookDelivery
+from webhooks_app.services.url_safety import (
+    PUBLIC_REFUSAL,
+    WebhookHostUnresolvable,
+    WebhookUrlRefused,
+    address_policy,
+    url_check,
+    url_parts,
+)
 
 _CANONICAL_TRIGGER = {trigger.lower(): trigger for trigger in TRIGGERS}
 
@@ -21,10 +28,20 @@ class WebhookWriteSerializer(serializers.Serializer):
     isActive = serializers.BooleanField(required=False, default=True)
 
     def validate_url(self, value: str) -> str:
+        """Static rules explain themselves; an address refusal says only what kind of address
+        is refused, never which address a host resolved to (no probing of internal DNS)."""
         try:
-            url_check(value)
-        except (WebhookUrlRefused, WebhookHostUnresolvable) as exc:
+            url_parts(value)
+        except WebhookUrlRefused as exc:
             raise serializers.ValidationError(str(exc)) from None
+        customer = self.context.get("customer")
+        allowed = getattr(customer, "webhook_allowed_networks", None) or ()
+        try:
+            url_check(value, address_policy(allowed))
+        except WebhookUrlRefused:
+            raise serializers.ValidationError(PUBLIC_REFUSAL) from None
+        except WebhookHostUnresolvable:
+            raise serializers.ValidationError("The URL's host does not resolve.") from None
         return value
 
     def validate_triggers(self, value: list[str]) -> list[str]:
@@ -73,11 +90,18 @@ class WebhookMappingSerializer(serializers.Serializer):
 
 
 class WebhookAttemptSerializer(serializers.Serializer):
+    """What a customer sees of an attempt: the status and a generic reason. The receiver's body,
+    headers and the network detail stay in the operators' admin (no response oracle)."""
+
     attemptedAt = serializers.DateTimeField(source="attempted_at")
     statusCode = serializers.IntegerField(source="status_code", allow_null=True)
     latencyMs = serializers.FloatField(source="latency_ms")
-    error = serializers.CharField(allow_blank=True)
-    responseExcerpt = serializers.CharField(source="response_excerpt", allow_blank=True)
+    error = serializers.SerializerMethodField()
+
+    def get_error(self, attempt: WebhookAttempt) -> str:
+        if attempt.reason in WebhookAttempt.PUBLIC_REASONS:
+            return WebhookAttempt.PUBLIC_REASONS[attempt.reason]
+        return "The attempt failed." if attempt.error else ""
 
 
 class WebhookDeliverySerializer(serializers.Serializer):

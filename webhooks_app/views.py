@@ -88,15 +88,13 @@ DELIVERY_EXAMPLE = {
             "attemptedAt": "2024-05-02T09:16:01.230Z",
             "statusCode": 503,
             "latencyMs": 41.7,
-            "error": "HTTP 503",
-            "responseExcerpt": "upstream unavailable",
+            "error": "The receiver answered with an error status.",
         },
         {
             "attemptedAt": "2024-05-02T09:16:06.911Z",
             "statusCode": 200,
             "latencyMs": 12.3,
             "error": "",
-            "responseExcerpt": "ok",
         },
     ],
 }
@@ -107,8 +105,8 @@ SIGNING_NOTE = (
 )
 
 
-def _validated(serializer_class: type, data: Any, *, partial: bool = False) -> Any:
-    serializer = serializer_class(data=data, partial=partial)
+def _validated(serializer_class: type, data: Any, *, partial: bool = False, context: dict | None = None) -> Any:
+    serializer = serializer_class(data=data, partial=partial, context=context or {})
     serializer.is_valid(raise_exception=True)
     return serializer
 
@@ -140,7 +138,7 @@ class WebhookListApi(APIView):
         ],
     )
     def post(self, request: Request) -> Response:
-        data = _validated(WebhookWriteSerializer, request.data)
+        data = _validated(WebhookWriteSerializer, request.data, context={"customer": request.user})
         webhook = webhook_create(customer=request.user, **data.service_fields())
         return Response(WebhookWithSecretSerializer(webhook).data, status=status.HTTP_201_CREATED)
 
@@ -167,7 +165,7 @@ class WebhookDetailApi(APIView):
     )
     def put(self, request: Request, webhook_id: str) -> Response:
         webhook = selectors.webhook_get(customer=request.user, webhook_id=webhook_id)
-        data = _validated(WebhookWriteSerializer, request.data, partial=True)
+        data = _validated(WebhookWriteSerializer, request.data, partial=True, context={"customer": request.user})
         webhook = webhook_update(webhook=webhook, **data.service_fields())
         return Response(WebhookSerializer(webhook).data)
 

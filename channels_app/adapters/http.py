@@ -1,7 +1,10 @@
 """Pooled HTTP to providers, with the attempt log and network-error classification in one place.
 
 One ``requests.Session`` per process keeps TCP/TLS connections alive across messages; the
-pool is sized for the worker's concurrency so threads do not queue for a socket.
+pool is sized for the worker's concurrency so threads do not queue for a socket. The session is
+shared by every tenant's traffic accounts, so it keeps no cookies: one provider answer must not
+ride along on another tenant's next call. Customer-supplied URLs never go through it (see
+``webhooks_app.services.transport.safe_session``).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from django.conf import settings
 from requests.adapters import HTTPAdapter
 
 from channels_app.adapters.base import HttpExchange, ProviderAmbiguous, ProviderUnavailable
+from gateway.cookies import RejectAllCookies
 
 _session_lock = threading.Lock()
 _session: requests.Session | None = None
@@ -35,6 +39,7 @@ def pooled_session() -> requests.Session:
                 # Reading proxy variables from the environment costs about a millisecond of CPU per
                 # request; an egress proxy is configured explicitly instead (PROVIDER_PROXY_URL).
                 session.trust_env = False
+                session.cookies.set_policy(RejectAllCookies())
                 if settings.PROVIDER_PROXY_URL:
                     session.proxies = {"http": settings.PROVIDER_PROXY_URL, "https": settings.PROVIDER_PROXY_URL}
                 adapter = HTTPAdapter(

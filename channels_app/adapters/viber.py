@@ -51,6 +51,8 @@ from channels_app.adapters.base import (
     UserStateEvent,
 )
 from channels_app.adapters.http import call_provider, retry_after_seconds
+from webhooks_app.services.transport import safe_session
+from webhooks_app.services.url_safety import WebhookUrlRefused, url_parts
 
 AUTH_HEADER = "X-Viber-Auth-Token"
 SIGNATURE_HEADER = "X-Viber-Content-Signature"
@@ -135,7 +137,7 @@ def _given_size(value: Any) -> int | None:
 
 
 def _content_length(response: requests.Response) -> int | None:
-    if not response.ok:
+    if not 200 <= response.status_code < 300:  # a redirect's length is its own body's, not the file's
         return None
     try:
         size = int(response.headers.get("Content-Length", ""))
@@ -318,16 +320,27 @@ class ViberAdapter(ChannelAdapter):
 
         HEAD first; hosts that refuse HEAD or omit the length (signed storage URLs) get a GET
         whose body is never read. Network trouble is retryable, an unknown size is not.
+
+        The URL is the customer's, so it goes through the same address-checked transport as
+        webhooks (no private networks unless the operator allows them, no redirects, no cookies),
+        never through the provider session, which carries every tenant's provider calls.
         """
-        if urlsplit(url).scheme not in ("http", "https"):
-            raise ProviderRejected("invalid_content", "file.mediaUrl must be an http(s) URL")
-        timeout = (settings.PROVIDER_CONNECT_TIMEOUT, settings.PROVIDER_READ_TIMEOUT)
         try:
-            response = self.session.head(url, allow_redirects=True, timeout=timeout)
+            url_parts(url)
+        except WebhookUrlRefused as exc:
+            raise ProviderRejected("invalid_content", f"file.mediaUrl is not acceptable: {exc}") from None
+        timeout = (settings.PROVIDER_CONNECT_TIMEOUT, settings.PROVIDER_READ_TIMEOUT)
+        session = safe_session()
+        try:
+            response = session.head(url, allow_redirects=False, timeout=timeout)
             size = _content_length(response)
             if size is None:
-                with self.session.get(url, stream=True, allow_redirects=True, timeout=timeout) as streamed:
+                with session.get(url, stream=True, allow_redirects=False, timeout=timeout) as streamed:
                     size = _content_length(streamed)
+        except WebhookUrlRefused:
+            raise ProviderRejected(
+                "media_url_refused", "file.mediaUrl points to an address the gateway does not fetch from"
+            ) from None
         except requests.RequestException as exc:
             raise ProviderUnavailable("media_unreachable", "could not read the file's size") from exc
         if size is None:

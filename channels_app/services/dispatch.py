@@ -88,7 +88,9 @@ def retry_delay(*, attempt: int, retry_after: float | None) -> float:
 def _callback_url(message: Message) -> str | None:
     if message.channel != Channel.SMS:
         return None
-    token = issue_callback_token(subject=str(message.id), purpose="dlr")
+    token = issue_callback_token(
+        subject=str(message.id), purpose="dlr", generation=message.traffic_account.callback_token_generation
+    )
     return callback_url_with_token(f"{settings.PUBLIC_BASE_URL}/callbacks/sms/dlr", token)
 
 

@@ -185,3 +185,28 @@ def test_a_successful_login_resets_the_failure_count(api_client, customer, setti
     for _ in range(2):
         _login(api_client, customer.email, "wrong")
     assert _login(api_client, customer.email, DEFAULT_PASSWORD).status_code == 200
+
+
+def test_an_admin_password_reset_revokes_the_customers_tokens(client, auth_client):
+    from accounts_app.models import Customer
+
+    client.force_login(Customer.objects.create_superuser("ops@example.com", "operator-passphrase"))
+    assert auth_client.get("/api/v1/Webhook").status_code == 200
+
+    reset = client.post(
+        f"/admin/accounts_app/customer/{auth_client.customer.id}/password/",
+        {"password1": "a-reset-passphrase-42", "password2": "a-reset-passphrase-42"},
+    )
+
+    assert reset.status_code == 302
+    assert auth_client.get("/api/v1/Webhook").status_code == 401
+
+
+def test_a_command_line_password_reset_revokes_the_customers_tokens(auth_client, monkeypatch):
+    from django.contrib.auth.management.commands import changepassword
+    from django.core.management import call_command
+
+    monkeypatch.setattr(changepassword.getpass, "getpass", lambda prompt="": "a-reset-passphrase-42")
+    call_command("changepassword", auth_client.customer.email, stdout=__import__("io").StringIO())
+
+    assert auth_client.get("/api/v1/Webhook").status_code == 401

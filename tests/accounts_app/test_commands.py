@@ -121,6 +121,7 @@ def test_the_service_refuses_default_secrets_when_debug_is_off():
         JWT_SIGNING_KEY="y" * 50,
         MITTO_DLR_SIGNING_KEYS="d" * 40,
         MITTO_INBOUND_SIGNING_KEYS="i" * 40,
+        FIELD_ENCRYPTION_KEYS="ClzJcsEnjXHV48aK6YWKX3iS2iFqKLHEEje1IUlwCIA=",
     )
     ok = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "CRITICAL"],
@@ -131,3 +132,47 @@ def test_the_service_refuses_default_secrets_when_debug_is_off():
         env=env,
     )
     assert ok.returncode == 0, ok.stderr
+
+
+def _check_with(**overrides: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DEBUG": "true", **overrides}
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, capture_output=True, text=True, check=False, env=env
+    )
+
+
+def test_the_service_refuses_short_signing_keys_and_bad_encryption_keys():
+    short = _check_with(JWT_SIGNING_KEY="too-short-key")
+    assert short.returncode != 0 and "shorter than 32 bytes: JWT_SIGNING_KEY" in short.stderr
+
+    bad = _check_with(FIELD_ENCRYPTION_KEYS="not-a-fernet-key")
+    assert bad.returncode != 0 and "FIELD_ENCRYPTION_KEYS entry 1 is not a Fernet key" in bad.stderr
+
+
+def test_the_service_refuses_the_development_encryption_key_when_debug_is_off():
+    env = {
+        **os.environ, "DEBUG": "false", "SECRET_KEY": "x" * 50, "JWT_SIGNING_KEY": "y" * 50,
+        "MITTO_DLR_SIGNING_KEYS": "d" * 40, "MITTO_INBOUND_SIGNING_KEYS": "i" * 40,
+    }
+    env.pop("FIELD_ENCRYPTION_KEYS", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, capture_output=True, text=True, check=False, env=env
+    )
+    assert result.returncode != 0 and "FIELD_ENCRYPTION_KEYS" in result.stderr
+
+
+def test_check_deploy_is_clean_with_debug_off():
+    env = {
+        **os.environ, "DEBUG": "false", "SECRET_KEY": "k7#Qv9!pL2@wZ4$rT8^mN1&bX6*cJ3(hF5)gD0-sA" + "Yu" * 5,
+        "JWT_SIGNING_KEY": "y" * 50,
+        "MITTO_DLR_SIGNING_KEYS": "d" * 40, "MITTO_INBOUND_SIGNING_KEYS": "i" * 40,
+        "FIELD_ENCRYPTION_KEYS": "ClzJcsEnjXHV48aK6YWKX3iS2iFqKLHEEje1IUlwCIA=",
+    }
+    for name in ("SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE"):
+        env.pop(name, None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, capture_output=True, text=True, check=False, env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout

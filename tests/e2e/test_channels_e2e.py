@@ -129,7 +129,7 @@ def _subscribe(client, receiver: WebhookReceiver, account: TrafficAccount) -> st
 def test_a_message_reaches_its_final_status_and_the_signed_webhook(
     channel, auth_client, sandbox, gateway_url, celery_worker, receiver, settings
 ):
-    settings.WEBHOOK_DENIED_NETWORKS = []  # the receiver listens on loopback
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]  # the receiver listens on loopback
     account = _account(auth_client.customer, channel, sandbox, gateway_url)
     secret = _subscribe(auth_client, receiver, account)
     destination, content = SENDS[channel]
@@ -161,7 +161,7 @@ def test_a_message_reaches_its_final_status_and_the_signed_webhook(
 def test_an_inbound_user_message_reaches_the_webhook(
     auth_client, sandbox, gateway_url, celery_worker, receiver, settings
 ):
-    settings.WEBHOOK_DENIED_NETWORKS = []
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     account = _account(auth_client.customer, "telegram", sandbox, gateway_url)
     secret = _subscribe(auth_client, receiver, account)
 

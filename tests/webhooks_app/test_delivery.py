@@ -40,7 +40,7 @@ from webhooks_app.tasks import deliver_webhook, sweep_webhooks
 
 pytestmark = pytest.mark.django_db
 
-URL = "https://203.0.113.10/hook"
+URL = "https://93.184.215.14/hook"
 
 
 # --- a real receiver on a local port -------------------------------------------------------------
@@ -83,8 +83,7 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def receiver(settings):
     """A local HTTP receiver; loopback is allowed so the gateway may call it."""
-    settings.WEBHOOK_DENIED_NETWORKS = []
-    settings.WEBHOOK_ALLOWED_NETWORKS = []
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server.daemon_threads = True
     server.receiver = Receiver(url=f"http://127.0.0.1:{server.server_port}/hook")  # type: ignore[attr-defined]
@@ -98,7 +97,7 @@ def receiver(settings):
 @pytest.fixture(autouse=True)
 def _production_policy(settings):
     settings.DEBUG = False
-    settings.WEBHOOK_DENIED_NETWORKS = None
+    settings.WEBHOOK_DENIED_NETWORKS = []
     settings.WEBHOOK_ALLOWED_NETWORKS = []
     settings.WEBHOOK_TIMEOUT_SECONDS = 2
     settings.WEBHOOK_RETRY_FOR_SECONDS = 90000
@@ -353,10 +352,13 @@ def test_the_delivery_log_shows_each_attempt_newest_event_first(auth_client):
     logged = body["results"][1]
     assert (logged["status"], logged["eventType"], logged["nextAttemptAt"]) == ("Succeeded", "Delivered", None)
     assert logged["payload"] == older.payload
-    assert [(a["statusCode"], a["error"], a["responseExcerpt"]) for a in logged["attempts"]] == [
-        (503, "HTTP 503", "busy"),
-        (204, "", ""),
+    # Customers see the status and a generic reason; the receiver's body stays with operators.
+    assert [(a["statusCode"], a["error"]) for a in logged["attempts"]] == [
+        (503, "The receiver answered with an error status."),
+        (204, ""),
     ]
+    assert all("responseExcerpt" not in a for a in logged["attempts"])
+    assert WebhookAttempt.objects.filter(delivery=older, status_code=503).get().response_excerpt == "busy"
     assert all(a["latencyMs"] >= 0 and a["attemptedAt"].endswith("Z") for a in logged["attempts"])
     assert body["results"][0]["status"] == "Pending" and body["results"][0]["nextAttemptAt"] is not None
 
@@ -422,7 +424,7 @@ def test_another_customers_delivery_cannot_be_seen_or_redelivered(auth_client, c
 def test_an_address_denied_after_registration_fails_the_delivery_without_a_request(customer, receiver, settings):
     webhook = _webhook(customer, receiver.url)  # registered while loopback was allowed
     delivery = _event(webhook)
-    settings.WEBHOOK_DENIED_NETWORKS = ["127.0.0.0/8"]
+    settings.WEBHOOK_ALLOWED_NETWORKS = []
 
     result = webhook_deliver(delivery_id=delivery.id)
 
@@ -432,9 +434,53 @@ def test_an_address_denied_after_registration_fails_the_delivery_without_a_reque
     assert error.startswith("URL refused:") and "127.0.0.1 is in the denied network 127.0.0.0/8" in error
 
 
+def test_a_private_receiver_is_refused_end_to_end_and_only_operators_see_why(
+    auth_client, receiver, admin_client, settings
+):
+    # Registered while the operator allowed loopback; the allowance is withdrawn before the event.
+    webhook = _webhook(auth_client.customer, receiver.url)
+    delivery = _event(webhook)
+    settings.WEBHOOK_ALLOWED_NETWORKS = []
+
+    deliver_webhook(str(delivery.id))  # the real task and transport
+
+    assert receiver.requests == []
+    body = auth_client.get(f"/api/v1/Webhook/{webhook.id}/deliveries").json()
+    attempt = body["results"][0]["attempts"][0]
+    assert body["results"][0]["status"] == "Failed"
+    assert attempt == {
+        "attemptedAt": attempt["attemptedAt"],
+        "statusCode": None,
+        "latencyMs": attempt["latencyMs"],
+        "error": "The URL is not allowed: its host resolves to an address the gateway does not call.",
+    }
+    # A redelivery on demand is refused the same way and still reaches nothing.
+    assert auth_client.post(f"/api/v1/Webhook/{webhook.id}/deliveries/{delivery.id}/redeliver").status_code == 202
+    deliver_webhook(str(delivery.id))
+    assert receiver.requests == []
+    assert WebhookDelivery.objects.get(id=delivery.id).status == WebhookDelivery.FAILED
+    # The operator's admin shows the address and the rule.
+    page = admin_client.get(f"/admin/webhooks_app/webhookdelivery/{delivery.id}/change/").content.decode()
+    assert "127.0.0.1 is in the denied network 127.0.0.0/8" in page
+
+
+def test_a_redirect_location_and_body_are_not_shown_to_the_customer(auth_client, receiver):
+    webhook = _webhook(auth_client.customer, receiver.url)
+    delivery = _event(webhook)
+    receiver.replies.append(Reply(status=302, body=b"internal secret page", headers={"Location": "http://10.0.0.7/x"}))
+
+    webhook_deliver(delivery_id=delivery.id)
+
+    shown = json.dumps(auth_client.get(f"/api/v1/Webhook/{webhook.id}/deliveries").json())
+    assert "10.0.0.7" not in shown and "internal secret page" not in shown
+    assert "redirects are not followed" in shown
+    stored = WebhookAttempt.objects.get(delivery=delivery)
+    assert "10.0.0.7" in stored.error and stored.response_excerpt == "internal secret page"
+
+
 def test_the_connection_itself_refuses_a_denied_address(receiver, settings):
     # The check at connect time is what stops a DNS answer that changes between check and connect.
-    settings.WEBHOOK_DENIED_NETWORKS = ["127.0.0.0/8", "::1/128"]
+    settings.WEBHOOK_ALLOWED_NETWORKS = []
 
     with pytest.raises(WebhookUrlRefused, match="localhost resolves to a refused address"):
         webhook_session().post(receiver.url.replace("127.0.0.1", "localhost"), data=b"{}", timeout=2)

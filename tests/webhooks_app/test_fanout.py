@@ -20,7 +20,7 @@ from webhooks_app.models import Webhook, WebhookDelivery, WebhookTrafficAccount
 
 pytestmark = pytest.mark.django_db
 
-URL = "https://203.0.113.10/hook"
+URL = "https://93.184.215.14/hook"
 
 
 def _message(account, *, status: str = Status.SENT, direction: str = Message.OUTBOUND, **fields) -> Message:
@@ -200,3 +200,19 @@ def _queued_tasks(broker: redis.Redis, delivery_id: str) -> list[dict]:
         if delivery_id in message["headers"].get("argsrepr", ""):
             found.append({"headers": message["headers"], "raw": raw})
     return found
+
+
+def test_a_mapping_across_customers_is_refused_and_never_fans_out(account):
+    from django.core.exceptions import ValidationError
+
+    from tests.factories import CustomerFactory
+
+    foreign = Webhook.objects.create(customer=CustomerFactory(), name="foreign", url=URL, triggers=["Delivered"])
+    with pytest.raises(ValidationError, match="another customer"):
+        WebhookTrafficAccount(webhook=foreign, traffic_account=account).full_clean()
+    # A row written behind validation's back (a raw insert, an old bug) still sends nothing.
+    WebhookTrafficAccount.objects.create(webhook=foreign, traffic_account=account)
+    message = _message(account)
+
+    assert message_transition(message=message, status=Status.DELIVERED, source="provider")
+    assert not WebhookDelivery.objects.filter(message_id=message.id).exists()

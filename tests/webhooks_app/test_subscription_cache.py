@@ -22,7 +22,7 @@ from webhooks_app.services.subscriptions import webhook_apply, webhook_create, w
 
 pytestmark = pytest.mark.django_db
 
-URL = "https://203.0.113.10/hook"
+URL = "https://93.184.215.14/hook"
 WEBHOOK_TABLE = Webhook._meta.db_table
 
 

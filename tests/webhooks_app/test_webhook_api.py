@@ -12,14 +12,13 @@ from webhooks_app.models import Webhook, WebhookTrafficAccount
 
 pytestmark = pytest.mark.django_db
 
-URL = "https://203.0.113.10/hooks/chat"
+URL = "https://93.184.215.14/hooks/chat"
 FIELDS = {"id", "name", "url", "triggers", "isActive", "trafficAccountIds", "createdAt", "updatedAt"}
 
 
 @pytest.fixture(autouse=True)
 def _production_url_policy(settings):
-    settings.DEBUG = False
-    settings.WEBHOOK_DENIED_NETWORKS = None
+    settings.WEBHOOK_DENIED_NETWORKS = []
     settings.WEBHOOK_ALLOWED_NETWORKS = []
 
 
@@ -80,11 +79,11 @@ def test_put_changes_name_url_and_active_flag(auth_client):
 
     body = auth_client.put(
         f"/api/v1/Webhook/{created['id']}",
-        {"name": "Renamed", "url": "https://203.0.113.20/new", "isActive": False},
+        {"name": "Renamed", "url": "https://93.184.215.20/new", "isActive": False},
         format="json",
     ).json()
 
-    assert (body["name"], body["url"], body["isActive"]) == ("Renamed", "https://203.0.113.20/new", False)
+    assert (body["name"], body["url"], body["isActive"]) == ("Renamed", "https://93.184.215.20/new", False)
     assert body["triggers"] == ["Delivered", "Read"]
     assert body["updatedAt"] > created["updatedAt"]
 
@@ -95,7 +94,7 @@ def test_put_changes_name_url_and_active_flag(auth_client):
         ({"triggers": ["Delivered", "Clicked"]}, "triggers"),
         ({"triggers": []}, "triggers"),
         ({"triggers": "Delivered"}, "triggers"),
-        ({"url": "ftp://203.0.113.10/x"}, "url"),
+        ({"url": "ftp://93.184.215.14/x"}, "url"),
         ({"name": ""}, "name"),
     ],
 )
@@ -234,7 +233,7 @@ def test_mapping_ids_are_validated(auth_client):
 @pytest.mark.parametrize(
     "url",
     ["http://127.0.0.1:8000/hook", "http://localhost/hook", "http://169.254.169.254/latest/meta-data/",
-     "http://[::1]/hook", "https://user:pass@203.0.113.10/hook", "https://no-such-host.invalid/hook"],
+     "http://[::1]/hook", "https://user:pass@93.184.215.14/hook", "https://no-such-host.invalid/hook"],
 )
 def test_registration_refuses_unsafe_urls(auth_client, url):
     response = auth_client.post("/api/v1/Webhook", {"name": "x", "url": url, "triggers": ["Read"]}, format="json")
@@ -255,16 +254,43 @@ def test_put_refuses_an_unsafe_url(auth_client):
     assert Webhook.objects.get(id=created["id"]).url == URL
 
 
-def test_private_addresses_are_allowed_for_internal_receivers(auth_client):
+def test_private_addresses_are_refused_without_naming_the_address(auth_client):
+    response = auth_client.post(
+        "/api/v1/Webhook", {"name": "CRM", "url": "http://10.20.30.40:8080/hook", "triggers": ["Read"]}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    message = response.json()["errors"][0]["message"]
+    assert "private" in message and "10.20.30.40" not in message
+
+
+def test_the_operator_allows_private_receivers_globally(auth_client, settings):
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["10.0.0.0/8"]
+
     assert _create(auth_client, url="http://10.20.30.40:8080/hook")["url"] == "http://10.20.30.40:8080/hook"
 
 
-def test_loopback_is_accepted_when_allowed_explicitly_or_in_debug(auth_client, settings):
-    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
-    _create(auth_client, url="http://127.0.0.1:9000/hook")
+def test_staff_allow_private_receivers_for_one_customer_only(auth_client, client_for):
+    auth_client.customer.webhook_allowed_networks = ["10.20.0.0/16"]
+    auth_client.customer.save(update_fields=["webhook_allowed_networks"])
+    other = client_for(CustomerFactory())
+    body = {"name": "CRM", "url": "http://10.20.30.40:8080/hook", "triggers": ["Read"]}
 
-    settings.WEBHOOK_ALLOWED_NETWORKS = []
+    assert auth_client.post("/api/v1/Webhook", body, format="json").status_code == 201
+    assert other.post("/api/v1/Webhook", body, format="json").status_code == 400
+    assert auth_client.post(
+        "/api/v1/Webhook", {**body, "url": "http://10.21.0.1/hook"}, format="json"
+    ).status_code == 400
+
+
+def test_loopback_is_accepted_only_when_allowed_explicitly(auth_client, settings):
     settings.DEBUG = True
+    assert auth_client.post(
+        "/api/v1/Webhook", {"name": "CRM", "url": "http://localhost:9000/hook", "triggers": ["Read"]}, format="json"
+    ).status_code == 400
+
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
     _create(auth_client, url="http://localhost:9000/hook")
 
 

@@ -48,5 +48,8 @@ def mitto_inbound_url(*, account: TrafficAccount, lifetime_seconds: int) -> str:
     """
     if account.channel != Channel.SMS:
         raise ValueError("two-way SMS URLs exist for SMS accounts only")
-    token = issue_callback_token(subject=str(account.id), purpose="inbound", lifetime=lifetime_seconds)
+    token = issue_callback_token(
+        subject=str(account.id), purpose="inbound", lifetime=lifetime_seconds,
+        generation=account.callback_token_generation,
+    )
     return callback_url_with_token(_absolute(reverse("callbacks:sms-inbound")), token)

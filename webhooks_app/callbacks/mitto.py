@@ -20,6 +20,7 @@ from channels_app.adapters.base import CallbackRejected, Channel, StatusEvent
 from channels_app.adapters.mitto_sms import MittoSmsAdapter
 from channels_app.models import Message
 from channels_app.services.row_models import message_and_account_columns, message_with_account
+from webhooks_app.callback_tokens import TOKEN_QUERY_PARAMETER, token_generation_matches
 from webhooks_app.callbacks.accounts import callback_account
 from webhooks_app.callbacks.http import callback_request, not_found, rejected
 from webhooks_app.callbacks.processing import log_rejection, parse_and_apply
@@ -68,6 +69,10 @@ def mitto_dlr(request: HttpRequest) -> HttpResponse:
     if message is None:
         return not_found()
     account = message.traffic_account
+    if not token_generation_matches(callback.query.get(TOKEN_QUERY_PARAMETER, ""), account.callback_token_generation):
+        error = CallbackRejected("callback token revoked for this traffic account")
+        log_rejection(Channel.SMS, error)
+        return rejected(error)
     adapter = MittoSmsAdapter(account.provider_account())
     return parse_and_apply(
         account=account,
@@ -87,5 +92,9 @@ def mitto_inbound(request: HttpRequest) -> HttpResponse:
     account = callback_account(str(account_id), channel=Channel.SMS)
     if account is None:
         return not_found()
+    if not token_generation_matches(callback.query.get(TOKEN_QUERY_PARAMETER, ""), account.callback_token_generation):
+        error = CallbackRejected("callback token revoked for this traffic account")
+        log_rejection(Channel.SMS, error)
+        return rejected(error)
     adapter = MittoSmsAdapter(account.provider_account())
     return parse_and_apply(account=account, parse=lambda: adapter.parse_inbound(callback))

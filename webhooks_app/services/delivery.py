@@ -9,7 +9,11 @@
   WEBHOOK_RETRY_FOR_SECONDS (a day and more by default). Redirects are not followed, and they and
   other 4xx fail at once: the receiver has answered, and asking again will not change its mind.
 * The URL is checked again before each attempt (and at connect time, see ``transport``): a URL
-  that was safe at registration may resolve elsewhere today.
+  that was safe at registration may resolve elsewhere today. The customer's own allowed networks
+  join the operator's policy.
+* Each attempt records a ``reason`` code next to the operator's detail (``error``, the response
+  excerpt): customers see the status code and a generic sentence per reason, never what the
+  receiver answered or which address a host resolved to, so the delivery log is no probe.
 """
 
 from __future__ import annotations
@@ -35,7 +39,13 @@ from webhooks_app.models import Webhook, WebhookAttempt, WebhookDelivery
 from webhooks_app.services.publishing import enqueue_deliveries, republish_guard
 from webhooks_app.services.signing import signature_headers
 from webhooks_app.services.transport import webhook_session
-from webhooks_app.services.url_safety import WebhookHostUnresolvable, WebhookUrlRefused, url_check
+from webhooks_app.services.url_safety import (
+    AddressPolicy,
+    WebhookHostUnresolvable,
+    WebhookUrlRefused,
+    address_policy,
+    url_check,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +63,7 @@ SUCCEEDED, RETRY, FAILED = "succeeded", "retry", "failed"
 @dataclass(frozen=True)
 class AttemptResult:
     outcome: str  # SUCCEEDED, RETRY or FAILED
+    reason: str = ""  # a WebhookAttempt.REASON_* code: what the customer may be told
     status_code: int | None = None
     latency_ms: float = 0.0
     error: str = ""
@@ -129,7 +140,7 @@ def delivery_claim(*, delivery_id: uuid.UUID) -> WebhookDelivery | None:
     )
     if not claimed:
         return None
-    return WebhookDelivery.objects.select_related("webhook").filter(id=delivery_id).first()
+    return WebhookDelivery.objects.select_related("webhook__customer").filter(id=delivery_id).first()
 
 
 def _read_excerpt(response: requests.Response, deadline: float) -> bytes:
@@ -148,26 +159,39 @@ def _classify(response: requests.Response, excerpt: str, latency_ms: float) -> A
     code = response.status_code
     common = {"status_code": code, "latency_ms": latency_ms, "response_excerpt": excerpt}
     if 200 <= code < 300:
-        return AttemptResult(outcome=SUCCEEDED, **common)
+        return AttemptResult(outcome=SUCCEEDED, reason=WebhookAttempt.REASON_OK, **common)
     if code == 429 or code >= 500:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        return AttemptResult(outcome=RETRY, error=f"HTTP {code}", retry_after=retry_after, **common)
+        return AttemptResult(
+            outcome=RETRY, reason=WebhookAttempt.REASON_HTTP_ERROR, error=f"HTTP {code}", retry_after=retry_after,
+            **common,
+        )
     if 300 <= code < 400:
         location = response.headers.get("Location", "")
         return AttemptResult(
-            outcome=FAILED, error=f"HTTP {code}: redirects are not followed (Location: {location[:200]})", **common
+            outcome=FAILED, reason=WebhookAttempt.REASON_REDIRECT,
+            error=f"HTTP {code}: redirects are not followed (Location: {location[:200]})", **common,
         )
-    return AttemptResult(outcome=FAILED, error=f"HTTP {code}: the receiver refused the event", **common)
+    return AttemptResult(
+        outcome=FAILED, reason=WebhookAttempt.REASON_HTTP_ERROR, error=f"HTTP {code}: the receiver refused the event",
+        **common,
+    )
+
+
+def webhook_address_policy(webhook: Webhook) -> AddressPolicy:
+    """The operator's policy plus the networks staff allowed for this webhook's customer."""
+    return address_policy(webhook.customer.webhook_allowed_networks or ())
 
 
 def delivery_post(*, webhook: Webhook, delivery: WebhookDelivery) -> AttemptResult:
     """One signed POST of the event and what came of it. Never raises for network trouble."""
+    policy = webhook_address_policy(webhook)
     try:
-        url_check(webhook.url)
+        url_check(webhook.url, policy)
     except WebhookUrlRefused as exc:
-        return AttemptResult(outcome=FAILED, error=f"URL refused: {exc}")
+        return AttemptResult(outcome=FAILED, reason=WebhookAttempt.REASON_URL_REFUSED, error=f"URL refused: {exc}")
     except WebhookHostUnresolvable as exc:
-        return AttemptResult(outcome=RETRY, error=str(exc))
+        return AttemptResult(outcome=RETRY, reason=WebhookAttempt.REASON_UNRESOLVABLE, error=str(exc))
     body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False).encode()
     headers = {
         "Content-Type": "application/json",
@@ -181,7 +205,7 @@ def delivery_post(*, webhook: Webhook, delivery: WebhookDelivery) -> AttemptResu
         return (time.perf_counter() - started) * 1000
 
     try:
-        response = webhook_session().post(
+        response = webhook_session(policy).post(
             webhook.url, data=body, headers=headers, timeout=(timeout, timeout), allow_redirects=False, stream=True
         )
         try:
@@ -189,12 +213,19 @@ def delivery_post(*, webhook: Webhook, delivery: WebhookDelivery) -> AttemptResu
         finally:
             response.close()
     except WebhookUrlRefused as exc:  # raised at connect time by the transport's address check
-        return AttemptResult(outcome=FAILED, latency_ms=elapsed_ms(), error=f"URL refused: {exc}")
+        return AttemptResult(
+            outcome=FAILED, reason=WebhookAttempt.REASON_URL_REFUSED, latency_ms=elapsed_ms(),
+            error=f"URL refused: {exc}",
+        )
     except requests.Timeout:
-        return AttemptResult(outcome=RETRY, latency_ms=elapsed_ms(), error=f"timeout: no answer within {timeout:g}s")
+        return AttemptResult(
+            outcome=RETRY, reason=WebhookAttempt.REASON_TIMEOUT, latency_ms=elapsed_ms(),
+            error=f"timeout: no answer within {timeout:g}s",
+        )
     except requests.RequestException as exc:
         return AttemptResult(
-            outcome=RETRY, latency_ms=elapsed_ms(), error=f"connection error: {type(exc).__name__}: {exc}"[:1000]
+            outcome=RETRY, reason=WebhookAttempt.REASON_CONNECTION, latency_ms=elapsed_ms(),
+            error=f"connection error: {type(exc).__name__}: {exc}"[:1000],
         )
     excerpt = raw.decode("utf-8", "replace")[:EXCERPT_CHARS]
     return _classify(response, excerpt, elapsed_ms())
@@ -224,6 +255,7 @@ def delivery_settle(*, delivery: WebhookDelivery, started_at: datetime, result: 
                 status_code=result.status_code,
                 latency_ms=round(result.latency_ms, 1),
                 error=error,
+                reason=result.reason,
                 response_excerpt=result.response_excerpt,
             )
     metrics.webhook_delivery_attempted(result.outcome)
@@ -245,7 +277,11 @@ def webhook_deliver(*, delivery_id: uuid.UUID) -> DeliveryResult:
         return DeliveryResult(delivery_id=delivery_id, claimed=False)
     started_at = timezone.now()
     if not delivery.webhook.is_active:
-        result = AttemptResult(outcome=FAILED, error="the webhook is inactive; the event was not sent")
+        result = AttemptResult(
+            outcome=FAILED,
+            reason=WebhookAttempt.REASON_INACTIVE,
+            error="the webhook is inactive; the event was not sent",
+        )
     else:
         result = delivery_post(webhook=delivery.webhook, delivery=delivery)
     return delivery_settle(delivery=delivery, started_at=started_at, result=result)

@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts_app.models import TrafficAccount
 from webhooks_app.callbacks.addresses import mitto_inbound_url
 
-DEFAULT_LIFETIME_DAYS = 365
+DEFAULT_LIFETIME_DAYS = 90
 
 
 class Command(BaseCommand):

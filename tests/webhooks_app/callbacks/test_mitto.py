@@ -351,3 +351,40 @@ def test_mitto_inbound_url_refuses_other_channels():
 
     with pytest.raises(CommandError, match="SMS accounts only"):
         call_command("mitto_inbound_url", "--traffic-account", str(viber.id))
+
+
+# ---- per-account revocation ---------------------------------------------------------------------
+
+
+def test_revoking_an_accounts_callback_tokens_refuses_its_old_urls_only(client, account, capsys):
+    other_account = TrafficAccountFactory(channel="sms")
+    other_message = sent_message(other_account, destination="+41751231236", provider_message_id=MITTO_ID)
+    message = sent_message(account, destination="+41751231234", provider_message_id=MITTO_ID)
+    old_dlr = dlr_token(message)
+    call_command("mitto_inbound_url", "--traffic-account", str(account.id))
+    old_inbound = urlsplit(capsys.readouterr().out.strip())
+
+    call_command("revoke_callback_tokens", "--traffic-account", str(account.id))
+    capsys.readouterr()
+
+    assert post_dlr(client, old_dlr).status_code == 401
+    assert client.post(f"{old_inbound.path}?{old_inbound.query}", fixture_bytes("mitto_sms", "inbound"),
+                       content_type="application/json").status_code == 401
+    message.refresh_from_db()
+    assert message.status == Status.SENT
+    # Another account's tokens are untouched, and new tokens of this account work.
+    assert post_dlr(client, dlr_token(other_message)).status_code == 200
+    account.refresh_from_db()
+    fresh = issue_callback_token(subject=str(message.id), purpose="dlr",
+                                 generation=account.callback_token_generation)
+    assert post_dlr(client, fresh).status_code == 200
+
+
+def test_tokens_are_short_lived_by_default(account, capsys):
+    from gateway import settings as configured
+
+    assert configured.CALLBACK_TOKEN_LIFETIME_SECONDS == 2 * 24 * 3600  # DLR URLs: two days
+    call_command("mitto_inbound_url", "--traffic-account", str(account.id))
+    token = parse_qs(urlsplit(capsys.readouterr().out.strip()).query)["token"][0]
+    claims = jwt.decode(token, INBOUND_KEY, algorithms=["HS256"])
+    assert claims["exp"] - claims["iat"] == 90 * 24 * 3600  # two-way SMS URLs: 90 days, then a new one
