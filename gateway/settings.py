@@ -220,8 +220,23 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=4)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Broker restarts (README "Broker restarts"): kombu's Redis transport with the fault that made a
+# busy worker exit when Redis went away fixed (gateway/broker.py); reconnect for ever, not 100
+# times; a half-open broker socket is noticed by keepalive and a health-check PING.
+CELERY_BROKER_TRANSPORT = "gateway.broker:Transport"
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "health_check_interval": env.int("BROKER_HEALTH_CHECK_SECONDS", default=10),
+    "socket_keepalive": True,
+    "socket_connect_timeout": 5,
+    "retry_on_timeout": True,
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A dispatch chunk that is running when the broker goes away finishes: its messages are claimed in
+# PostgreSQL, so the redelivered task finds nothing left to send.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TIMEZONE = "UTC"
 
