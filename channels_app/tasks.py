@@ -27,8 +27,13 @@ def dispatch_messages(message_ids: list[str]) -> None:
 @single_flight("sweep_dispatch", ttl_seconds=60)
 def sweep_dispatch() -> None:
     summary = dispatch_sweep()
-    if summary.recovered or summary.published:
-        logger.info("dispatch sweep: recovered %d stale claims, republished %d", summary.recovered, summary.published)
+    if summary.recovered or summary.published or summary.released:
+        logger.info(
+            "dispatch sweep: released %d claims of dead workers, recovered %d stale claims, republished %d",
+            summary.released,
+            summary.recovered,
+            summary.published,
+        )
 
 
 @shared_task(name="channels.sweep_failover", ignore_result=True)

@@ -191,6 +191,11 @@ DISPATCH_RETRY_BASE_SECONDS = env.float("DISPATCH_RETRY_BASE_SECONDS", default=2
 DISPATCH_RETRY_MAX_SECONDS = env.float("DISPATCH_RETRY_MAX_SECONDS", default=900.0)
 DISPATCH_REPUBLISH_AFTER_SECONDS = env.int("DISPATCH_REPUBLISH_AFTER_SECONDS", default=30)
 DISPATCH_CLAIM_LEASE_SECONDS = env.int("DISPATCH_CLAIM_LEASE_SECONDS", default=300)
+# Worker crashes (README "Worker crashes"): each worker process writes a heartbeat key this often
+# with this TTL; the sweeper releases a worker's claims once its key has been missing this long.
+DISPATCH_HEARTBEAT_SECONDS = env.float("DISPATCH_HEARTBEAT_SECONDS", default=1.0)
+DISPATCH_HEARTBEAT_TTL_SECONDS = env.float("DISPATCH_HEARTBEAT_TTL_SECONDS", default=5.0)
+DISPATCH_DEAD_WORKER_CONFIRM_SECONDS = env.float("DISPATCH_DEAD_WORKER_CONFIRM_SECONDS", default=3.0)
 DISPATCH_CHUNK_SIZE = env.int("DISPATCH_CHUNK_SIZE", default=100)
 # Single sends accepted within this window leave as one dispatch task (0: one task per send).
 DISPATCH_PUBLISH_COALESCE_SECONDS = env.float("DISPATCH_PUBLISH_COALESCE_SECONDS", default=0.005)
@@ -219,7 +224,9 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=4)
+# One task per worker thread: a killed worker takes no queued chunks with it, and a backlog of one
+# account's chunks is not pulled into one worker ahead of everyone else's (README "Worker crashes").
+CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=1)
 # Broker restarts (README "Broker restarts"): kombu's Redis transport with the fault that made a
 # busy worker exit when Redis went away fixed (gateway/broker.py); reconnect for ever, not 100
 # times; a half-open broker socket is noticed by keepalive and a health-check PING.

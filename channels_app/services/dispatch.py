@@ -1,8 +1,11 @@
 """Hand claimed messages to their channel adapter and record what happened.
 
 A message is claimed with a conditional UPDATE (``Ready -> Sending``) before it is sent, so a
-duplicate task finds nothing to claim and never sends twice. A worker killed mid-send leaves
-the message ``Sending`` with an expired lease, and the sweeper puts it back to ``Ready``.
+duplicate task finds nothing to claim and never sends twice. The claim records the worker
+(``claimed_by``): a worker killed mid-send leaves its messages ``Sending``, and the sweeper puts
+them back to ``Ready`` as soon as that worker's heartbeat is gone (``worker_heartbeat``), or at the
+latest when the claim lease expires. A chunk that stops early (an exception, a lost heartbeat)
+gives back at once what it claimed and did not send.
 """
 
 from __future__ import annotations
@@ -12,11 +15,14 @@ import random
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from accounts_app.models import TrafficAccount
@@ -27,6 +33,7 @@ from channels_app.ratelimit import reserve_slots
 from channels_app.services.row_insert import insert_together
 from channels_app.services.row_models import message_and_account_columns, message_with_account
 from channels_app.services.transitions import message_transition, messages_mark_sent
+from channels_app.services.worker_heartbeat import current_heartbeat
 from channels_app.status import Status
 from webhooks_app.callback_tokens import callback_url_with_token, issue_callback_token
 
@@ -45,7 +52,7 @@ RECORD_INTERVAL_SECONDS = 0.05
 # instead of fetching the chunk's ids by primary key. The expression cannot use an index.
 _CLAIM_SQL = (
     f"WITH claimed AS (UPDATE {Message._meta.db_table}"  # noqa: S608
-    " SET status = %s, claimed_at = %s, attempts = attempts + 1, updated_at = %s"
+    " SET status = %s, claimed_at = %s, attempts = attempts + 1, updated_at = %s, claimed_by = %s"
     " WHERE id = ANY(%s) AND (status || '') = %s AND (available_at IS NULL OR available_at <= %s)"
     " RETURNING *)"
     f" SELECT {message_and_account_columns('claimed', 'a')} FROM claimed"
@@ -54,12 +61,29 @@ _CLAIM_SQL = (
 
 
 def messages_claim(message_ids: list[uuid.UUID]) -> list[Message]:
-    """Claim the given messages that are still Ready and due; return them with their accounts,
-    as the claim left them, from the claiming statement itself."""
+    """Claim the given messages that are still Ready and due for this worker; return them with
+    their accounts, as the claim left them, from the claiming statement itself."""
+    worker_id = current_heartbeat().worker_id
     with connection.cursor() as cursor:
         now = timezone.now()
-        cursor.execute(_CLAIM_SQL, [Status.SENDING, now, now, list(message_ids), Status.READY, now])
+        cursor.execute(_CLAIM_SQL, [Status.SENDING, now, now, worker_id, list(message_ids), Status.READY, now])
         return [message_with_account(row) for row in cursor.fetchall()]
+
+
+def messages_release(message_ids: list[uuid.UUID], *, worker_id: str) -> int:
+    """Give back claims this worker holds and has not sent: Ready again, due now, and left for the
+    sweeper to publish (no republish guard). The attempt the claim counted is taken back."""
+    if not message_ids:
+        return 0
+    now = timezone.now()
+    return Message.objects.filter(id__in=message_ids, status=Status.SENDING, claimed_by=worker_id).update(
+        status=Status.READY,
+        claimed_at=None,
+        queued_until=None,
+        available_at=now,
+        attempts=Greatest(F("attempts") - 1, 0),
+        updated_at=now,
+    )
 
 
 def retry_delay(*, attempt: int, retry_after: float | None) -> float:
@@ -198,13 +222,33 @@ def outcomes_record(outcomes: list[Outcome]) -> None:
 class DispatchSummary:
     claimed: int = 0
     deferred: int = 0
+    released: int = 0
 
 
 def messages_dispatch(message_ids: list[uuid.UUID]) -> DispatchSummary:
-    """Claim and send a chunk, honouring each traffic account's throughput limit."""
+    """Claim and send a chunk, honouring each traffic account's throughput limit.
+
+    Whatever the chunk claimed and did not get to (an exception, or this worker's heartbeat no
+    longer written, so the sweeper may be releasing its claims) goes back to Ready at once.
+    """
     summary = DispatchSummary()
+    heartbeat = current_heartbeat()
     messages = messages_claim(message_ids)
     summary.claimed = len(messages)
+    unsent = {message.id for message in messages}
+    try:
+        _send_claimed(messages, summary, unsent, heartbeat.is_fresh)
+    finally:
+        if unsent:
+            summary.released = messages_release(list(unsent), worker_id=heartbeat.worker_id)
+            logger.warning("dispatch chunk stopped early: %d claimed messages given back", summary.released)
+    return summary
+
+
+def _send_claimed(
+    messages: list[Message], summary: DispatchSummary, unsent: set[uuid.UUID], may_send: Callable[[], bool]
+) -> None:
+    """Send the claimed messages by account; every message dealt with leaves ``unsent``."""
     by_account: dict[uuid.UUID, list[Message]] = defaultdict(list)
     for message in messages:
         by_account[message.traffic_account_id].append(message)
@@ -225,6 +269,7 @@ def messages_dispatch(message_ids: list[uuid.UUID]) -> DispatchSummary:
             slot = slot_of.get(message.id)
             if slot is not None and slot - started > MAX_INLINE_WAIT_SECONDS + SLOT_TOLERANCE_SECONDS:
                 _defer(message, datetime.fromtimestamp(slot, tz=UTC))
+                unsent.discard(message.id)
                 summary.deferred += 1
             else:
                 to_send.append((message, slot))
@@ -233,6 +278,9 @@ def messages_dispatch(message_ids: list[uuid.UUID]) -> DispatchSummary:
         for message, slot in to_send:
             if slot is not None and slot > time.time():
                 time.sleep(slot - time.time())
+            if not may_send():
+                break
+            unsent.discard(message.id)
             try:
                 pending.append(message_send_once(message))
             except Exception:
@@ -244,4 +292,3 @@ def messages_dispatch(message_ids: list[uuid.UUID]) -> DispatchSummary:
                 outcomes_record(pending)
                 pending, flushed_at = [], time.monotonic()
         outcomes_record(pending)
-    return summary

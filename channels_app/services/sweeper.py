@@ -2,7 +2,9 @@
 
 Runs every second or so from beat. It republishes Ready messages that are due and not already
 queued (broker was down at accept time, retry backoff elapsed, throughput slot reached), and
-returns to Ready the messages whose worker died mid-send (the claim lease expired).
+returns to Ready the messages whose worker died mid-send: within seconds when the worker that
+claimed them has no heartbeat any more (``worker_heartbeat``), at the latest when the claim
+lease expires (a worker alive but stuck).
 
 A Ready message whose republish guard has expired was either never published or is still
 waiting behind a backlog in the dispatch queue. While the queue holds a backlog, republishing
@@ -14,9 +16,10 @@ never, go out again; once the queue is empty everything due goes.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -24,7 +27,10 @@ from django.utils import timezone
 
 from channels_app.models import Message
 from channels_app.services.dispatch_queue import dispatch_backlog, enqueue_dispatch
+from channels_app.services.worker_heartbeat import workers_confirmed_dead
 from channels_app.status import Status
+
+logger = logging.getLogger(__name__)
 
 SWEEP_BATCH = 5000
 # With a backlog queued, a message is republished once this many republish guards have passed.
@@ -35,11 +41,35 @@ BACKLOG_PATIENCE = 10
 class DispatchSweepSummary:
     recovered: int = 0
     published: int = 0
+    released: int = 0
+
+
+def dead_worker_claims_release(now: datetime) -> int:
+    """Put back to Ready, due now, the Sending messages of workers whose heartbeat is gone.
+
+    They are published by the same sweep (no republish guard), so a second worker sends them
+    seconds after the first died instead of after the claim lease.
+    """
+    claimers = list(
+        Message.objects.filter(claimed_at__isnull=False, status=Status.SENDING)
+        .exclude(claimed_by="")
+        .values_list("claimed_by", flat=True)
+        .distinct()
+    )
+    dead = workers_confirmed_dead(claimers, confirm_seconds=settings.DISPATCH_DEAD_WORKER_CONFIRM_SECONDS)
+    if not dead:
+        return 0
+    released = Message.objects.filter(claimed_at__isnull=False, claimed_by__in=dead, status=Status.SENDING).update(
+        status=Status.READY, claimed_at=None, queued_until=None, available_at=now, updated_at=now
+    )
+    logger.warning("released %d messages claimed by workers without a heartbeat: %s", released, ", ".join(dead))
+    return released
 
 
 def dispatch_sweep() -> DispatchSweepSummary:
     summary = DispatchSweepSummary()
     now = timezone.now()
+    summary.released = dead_worker_claims_release(now)
     lease = timedelta(seconds=settings.DISPATCH_CLAIM_LEASE_SECONDS)
     expired = Message.objects.filter(claimed_at__lt=now - lease)
     summary.recovered = expired.filter(status=Status.SENDING).update(
