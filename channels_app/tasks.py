@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import uuid
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from channels_app.services.dispatch import messages_dispatch
+from channels_app.services.dispatch_queue import DISPATCH_LANES, DISPATCH_QUEUE
 from channels_app.services.failover import failover_sweep
 from channels_app.services.idempotency import idempotency_records_expire
 from channels_app.services.purge import messages_purge_untriggered
@@ -17,9 +18,12 @@ from gateway.locks import single_flight
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="channels.dispatch_messages", acks_late=True, ignore_result=True)
-def dispatch_messages(message_ids: list[str]) -> None:
-    summary = messages_dispatch([uuid.UUID(i) for i in message_ids])
+@shared_task(name="channels.dispatch_messages", acks_late=True, ignore_result=True, bind=True)
+def dispatch_messages(self: Task, message_ids: list[str]) -> None:
+    # The lane is the queue the task came from; a task run eagerly (no broker) counts as bulk.
+    routing_key = (self.request.delivery_info or {}).get("routing_key")
+    lane = routing_key if routing_key in DISPATCH_LANES else DISPATCH_QUEUE
+    summary = messages_dispatch([uuid.UUID(i) for i in message_ids], lane=lane)
     logger.debug("dispatched chunk: %s", summary)
 
 

@@ -196,6 +196,12 @@ DISPATCH_CLAIM_LEASE_SECONDS = env.int("DISPATCH_CLAIM_LEASE_SECONDS", default=3
 DISPATCH_HEARTBEAT_SECONDS = env.float("DISPATCH_HEARTBEAT_SECONDS", default=1.0)
 DISPATCH_HEARTBEAT_TTL_SECONDS = env.float("DISPATCH_HEARTBEAT_TTL_SECONDS", default=5.0)
 DISPATCH_DEAD_WORKER_CONFIRM_SECONDS = env.float("DISPATCH_DEAD_WORKER_CONFIRM_SECONDS", default=3.0)
+# Fair dispatch (README "Fair dispatch"): chunks of one traffic account in flight at once per lane
+# across all workers, how soon a chunk that found none free comes back, and the circuit breaker.
+DISPATCH_ACCOUNT_CONCURRENCY = env.int("DISPATCH_ACCOUNT_CONCURRENCY", default=4)
+DISPATCH_ACCOUNT_BUSY_RETRY_SECONDS = env.float("DISPATCH_ACCOUNT_BUSY_RETRY_SECONDS", default=2.0)
+DISPATCH_BREAKER_FAILURES = env.int("DISPATCH_BREAKER_FAILURES", default=5)
+DISPATCH_BREAKER_COOLDOWN_SECONDS = env.float("DISPATCH_BREAKER_COOLDOWN_SECONDS", default=30.0)
 DISPATCH_CHUNK_SIZE = env.int("DISPATCH_CHUNK_SIZE", default=100)
 # Single sends accepted within this window leave as one dispatch task (0: one task per send).
 DISPATCH_PUBLISH_COALESCE_SECONDS = env.float("DISPATCH_PUBLISH_COALESCE_SECONDS", default=0.005)
@@ -265,7 +271,7 @@ HOUSEKEEPING_TASKS = [
 ]
 CELERY_TASK_ROUTES = {
     **{name: {"queue": "housekeeping"} for name in HOUSEKEEPING_TASKS},
-    "channels.dispatch_messages": {"queue": "dispatch"},
+    "channels.dispatch_messages": {"queue": "dispatch"},  # single sends name dispatch_priority
     "webhooks.*": {"queue": "webhooks"},
 }
 CELERY_BEAT_SCHEDULE = {
