@@ -39,7 +39,7 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rs
 DATABASES = {"default": env.db_url("DATABASE_URL", default="postgres://gateway:gateway@127.0.0.1:55432/gateway")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_gateway")}
+DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=f"test_{DATABASES['default']['NAME']}")}
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:56379/0")
 
@@ -198,7 +198,7 @@ DISPATCH_HEARTBEAT_TTL_SECONDS = env.float("DISPATCH_HEARTBEAT_TTL_SECONDS", def
 DISPATCH_DEAD_WORKER_CONFIRM_SECONDS = env.float("DISPATCH_DEAD_WORKER_CONFIRM_SECONDS", default=3.0)
 # Fair dispatch (README "Fair dispatch"): chunks of one traffic account in flight at once per lane
 # across all workers, how soon a chunk that found none free comes back, and the circuit breaker.
-DISPATCH_ACCOUNT_CONCURRENCY = env.int("DISPATCH_ACCOUNT_CONCURRENCY", default=4)
+DISPATCH_ACCOUNT_CONCURRENCY = env.int("DISPATCH_ACCOUNT_CONCURRENCY", default=16)
 DISPATCH_ACCOUNT_BUSY_RETRY_SECONDS = env.float("DISPATCH_ACCOUNT_BUSY_RETRY_SECONDS", default=2.0)
 DISPATCH_BREAKER_FAILURES = env.int("DISPATCH_BREAKER_FAILURES", default=5)
 DISPATCH_BREAKER_COOLDOWN_SECONDS = env.float("DISPATCH_BREAKER_COOLDOWN_SECONDS", default=30.0)

@@ -282,13 +282,16 @@ def _park(group: list[Message], unsent: set[uuid.UUID], heartbeat: Heartbeat, *,
     return _give_back(group, unsent, heartbeat, until=until, reason=reason)
 
 
-def _count_for_breaker(outcome: Outcome) -> float | None:
-    """Feed the account's breaker; until when it is open if this outcome opened it."""
+def _count_for_breaker(outcome: Outcome, *, reset: bool) -> tuple[float | None, bool]:
+    """Feed the account's breaker: until when it is open if this outcome opened it, and whether
+    the next success must reset the failure count. A success resets it only as the group's first
+    outcome or after a failure, so a healthy account costs one Redis call per chunk, not per send."""
     account_id = outcome.message.traffic_account_id
     if outcome.error is not None and outcome.error.kind == "unavailable":
-        return breaker_record_failure(account_id)
-    breaker_record_success(account_id)
-    return None
+        return breaker_record_failure(account_id), True
+    if reset:
+        breaker_record_success(account_id)
+    return None, False
 
 
 def _send_claimed(
@@ -338,6 +341,7 @@ def _send_claimed(
                 to_send.append((message, slot))
         pending: list[Outcome] = []
         flushed_at = time.monotonic()
+        breaker_reset = True
         for message, slot in to_send:
             if slot is not None and slot > time.time():
                 time.sleep(slot - time.time())
@@ -351,7 +355,7 @@ def _send_claimed(
                 # must not stop the rest of the chunk.
                 logger.exception("dispatch of message %s crashed", message.id)
             if pending and pending[-1].message is message:
-                parked_until = _count_for_breaker(pending[-1])
+                parked_until, breaker_reset = _count_for_breaker(pending[-1], reset=breaker_reset)
             # Record in small batches: fewer statements, yet statuses stay fresh for reports.
             if len(pending) >= RECORD_BATCH or time.monotonic() - flushed_at > RECORD_INTERVAL_SECONDS:
                 outcomes_record(pending)

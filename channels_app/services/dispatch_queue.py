@@ -51,6 +51,16 @@ def enqueue_dispatch(message_ids: list[uuid.UUID], *, queue: str = DISPATCH_QUEU
         logger.exception("dispatch publish failed for %d messages; the sweeper will retry", len(message_ids))
 
 
+def enqueue_dispatch_by_lane(message_ids: list[uuid.UUID], single_ids: set[uuid.UUID]) -> None:
+    """Publish ``single_ids`` (messages of no bulk) to the priority lane, the rest to the bulk lane."""
+    singles = [i for i in message_ids if i in single_ids]
+    bulk = [i for i in message_ids if i not in single_ids]
+    if singles:
+        enqueue_dispatch(singles, queue=DISPATCH_PRIORITY_QUEUE)
+    if bulk:
+        enqueue_dispatch(bulk)
+
+
 def dispatch_backlog() -> int:
     """Dispatch tasks waiting in the broker, or 0 when the broker cannot tell (unreachable)."""
     from gateway.celery import app

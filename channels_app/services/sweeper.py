@@ -26,7 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from channels_app.models import Message
-from channels_app.services.dispatch_queue import DISPATCH_PRIORITY_QUEUE, dispatch_backlog, enqueue_dispatch
+from channels_app.services.dispatch_queue import dispatch_backlog, enqueue_dispatch_by_lane
 from channels_app.services.worker_heartbeat import workers_confirmed_dead
 from channels_app.status import Status
 
@@ -66,13 +66,6 @@ def dead_worker_claims_release(now: datetime) -> int:
     return released
 
 
-def _publish_lanes(singles: list[uuid.UUID], bulk: list[uuid.UUID]) -> None:
-    if singles:
-        enqueue_dispatch(singles, queue=DISPATCH_PRIORITY_QUEUE)
-    if bulk:
-        enqueue_dispatch(bulk)
-
-
 def dispatch_sweep() -> DispatchSweepSummary:
     summary = DispatchSweepSummary()
     now = timezone.now()
@@ -100,8 +93,8 @@ def dispatch_sweep() -> DispatchSweepSummary:
         if due:
             Message.objects.filter(id__in=[i for i, _ in due]).update(queued_until=now + guard)
             # Single sends (no bulk) go back to the priority lane, bulk messages to the bulk lane.
-            singles: list[uuid.UUID] = [i for i, bulk in due if bulk is None]
-            bulk: list[uuid.UUID] = [i for i, bulk in due if bulk is not None]
-            transaction.on_commit(lambda: _publish_lanes(singles, bulk))
+            ids: list[uuid.UUID] = [i for i, _ in due]
+            singles = {i for i, bulk in due if bulk is None}
+            transaction.on_commit(lambda: enqueue_dispatch_by_lane(ids, singles))
     summary.published = len(due)
     return summary
