@@ -237,6 +237,8 @@ class FakeTelegram:
     delays: dict[str, float] = field(default_factory=dict)
     statuses: dict[str, int] = field(default_factory=dict)
     received: list[tuple[str, str, float]] = field(default_factory=list)  # (token, chat_id, unix time)
+    in_flight: Counter[str] = field(default_factory=Counter)  # requests being answered, per token
+    max_in_flight: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
     _next_id: int = 0
@@ -263,7 +265,11 @@ class FakeTelegram:
                     fake.received.append((token, str(body.get("chat_id")), time.time()))
                     fake._next_id += 1
                     message_id = fake._next_id
+                    fake.in_flight[token] += 1
+                    fake.max_in_flight[token] = max(fake.max_in_flight[token], fake.in_flight[token])
                 time.sleep(fake.delays.get(token, 0.0))
+                with fake._lock:
+                    fake.in_flight[token] -= 1
                 status = fake.statuses.get(token, 200)
                 answer = (
                     {"ok": True, "result": {"message_id": message_id, "date": int(time.time())}}
