@@ -8,7 +8,8 @@ next task, which is likely another account's (README "Fair dispatch").
 
 The permits are a Redis sorted set per account and lane, each member a holder's token scored by
 its expiry. The worker's heartbeat thread extends the permits it holds, so those of a killed
-worker lapse with its heartbeat instead of blocking the account.
+worker lapse with its heartbeat instead of blocking the account. While Redis cannot be reached a
+chunk goes on without a permit (its worker stops sending anyway once its heartbeat is stale).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from uuid import UUID
 
 from django.conf import settings
 from redis.commands.core import Script
+from redis.exceptions import RedisError
 
 from channels_app.services.worker_heartbeat import Heartbeat
 from gateway.redis import get_redis
@@ -37,6 +39,7 @@ return 1
 """
 
 _acquire_script: Script | None = None
+UNCOUNTED = ""  # the token of a chunk that went on without a permit (Redis unreachable)
 
 
 def _permit_key(account_id: UUID, lane: str) -> str:
@@ -63,7 +66,12 @@ class HeldPermits:
         """A token when a permit was free, else None."""
         key, token = _permit_key(account_id, lane), f"{self.heartbeat.worker_id}:{uuid.uuid4().hex[:8]}"
         now_ms = int(time.time() * 1000)
-        if not _script()(keys=[key], args=[now_ms, now_ms + int(self.heartbeat.ttl * 1000), limit, token]):
+        try:
+            acquired = _script()(keys=[key], args=[now_ms, now_ms + int(self.heartbeat.ttl * 1000), limit, token])
+        except RedisError:
+            logger.warning("dispatch permit of %s not checked (Redis unreachable)", account_id)
+            return UNCOUNTED
+        if not acquired:
             return None
         with self._lock:
             self._held[token] = key
@@ -72,8 +80,12 @@ class HeldPermits:
     def release(self, token: str) -> None:
         with self._lock:
             key = self._held.pop(token, None)
-        if key is not None:
+        if key is None:
+            return
+        try:
             get_redis().zrem(key, token)
+        except RedisError:
+            logger.warning("dispatch permit %s not released (Redis unreachable); it lapses", token)
 
     def extend(self) -> None:
         with self._lock:

@@ -10,17 +10,23 @@ nothing is sent to that provider meanwhile. After the cool-down the next send is
 failure opens the breaker again at once, a success closes it (README "Fair dispatch").
 
 State lives in Redis, shared by every worker: ``gw:breaker:<account>:failures`` (consecutive
-failures) and ``gw:breaker:<account>:open`` (until when, as a unix time, with that expiry).
+failures) and ``gw:breaker:<account>:open`` (until when, as a unix time, with that expiry). The
+breaker is advisory: while Redis cannot be reached it counts as closed and counts nothing, so a
+broker restart never stops a chunk half-way with its sends unrecorded.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from uuid import UUID
 
 from django.conf import settings
+from redis.exceptions import RedisError
 
 from gateway.redis import get_redis
+
+logger = logging.getLogger(__name__)
 
 CIRCUIT_OPEN_CODE = "circuit_open"
 
@@ -34,8 +40,12 @@ def _open_key(account_id: UUID) -> str:
 
 
 def breaker_open_until(account_id: UUID) -> float | None:
-    """The unix time the account's breaker closes, or None when it is closed."""
-    value = get_redis().get(_open_key(account_id))
+    """The unix time the account's breaker closes, or None when it is closed (or unknown)."""
+    try:
+        value = get_redis().get(_open_key(account_id))
+    except RedisError:
+        logger.warning("circuit breaker of %s unknown (Redis unreachable); treated as closed", account_id)
+        return None
     if value is None:
         return None
     until = float(value)
@@ -43,11 +53,22 @@ def breaker_open_until(account_id: UUID) -> float | None:
 
 
 def breaker_record_success(account_id: UUID) -> None:
-    get_redis().delete(_failures_key(account_id))
+    try:
+        get_redis().delete(_failures_key(account_id))
+    except RedisError:
+        logger.warning("circuit breaker of %s not reset (Redis unreachable)", account_id)
 
 
 def breaker_record_failure(account_id: UUID) -> float | None:
     """Count an unavailable/timeout outcome; return until when the breaker is now open, if it is."""
+    try:
+        return _record_failure(account_id)
+    except RedisError:
+        logger.warning("circuit breaker of %s did not count a failure (Redis unreachable)", account_id)
+        return None
+
+
+def _record_failure(account_id: UUID) -> float | None:
     client = get_redis()
     threshold = settings.DISPATCH_BREAKER_FAILURES
     cooldown = settings.DISPATCH_BREAKER_COOLDOWN_SECONDS

@@ -255,11 +255,11 @@ def messages_dispatch(message_ids: list[uuid.UUID], *, lane: str = DISPATCH_QUEU
     try:
         _send_claimed(messages, summary, unsent, heartbeat, lane, permits)
     finally:
-        for permit in permits:
-            account_permit_release(heartbeat, permit)
         if unsent:
             summary.released = messages_release(list(unsent), worker_id=heartbeat.worker_id)
             logger.warning("dispatch chunk stopped early: %d claimed messages given back", summary.released)
+        for permit in permits:
+            account_permit_release(heartbeat, permit)
     return summary
 
 

@@ -47,7 +47,6 @@ class Heartbeat:
         self.ttl = ttl
         self._last_beat = float("-inf")  # time.monotonic() of the last successful write
         self._callbacks: list[Callable[[], None]] = []
-        self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
 
     @property
@@ -82,16 +81,11 @@ class Heartbeat:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
-        """Stop beating and remove the key: a worker shutting down warmly has released its claims."""
-        self._stopped.set()
-        try:
-            get_redis().delete(heartbeat_key(self.worker_id))
-        except Exception:
-            logger.warning("worker heartbeat %s could not be removed", self.worker_id, exc_info=True)
-
     def _run(self) -> None:
-        while not self._stopped.wait(self.interval):
+        # Beats until the process exits. The key is never deleted early: it expires on its own
+        # after the last beat, by when a warm shutdown has finished its tasks.
+        while True:
+            time.sleep(self.interval)
             self.beat()
 
 

@@ -57,9 +57,9 @@ def test_a_worker_stays_up_through_broker_restarts_and_every_message_is_sent(aut
 
         for _ in range(3):
             stack.redis.kill()
-            time.sleep(3)  # the outage; what is asserted is polled for below
+            time.sleep(2)  # the outage; what is asserted is polled for below
             stack.redis.start()
-            time.sleep(2)
+            time.sleep(1.5)
 
         wait_until(
             lambda: not messages.exclude(status=Status.SENT).exists(),
