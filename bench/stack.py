@@ -29,8 +29,8 @@ logger = logging.getLogger("bench.stack")
 
 START_TIMEOUT_SECONDS = 90.0
 STOP_TIMEOUT_SECONDS = 20.0
-CELERY_QUEUES = ("default", "dispatch", "webhooks", "housekeeping")
-WORK_QUEUES = ("default", "dispatch", "webhooks")
+CELERY_QUEUES = ("default", "dispatch_priority", "dispatch", "webhooks", "housekeeping")
+WORK_QUEUES = ("default", "dispatch_priority", "dispatch", "webhooks")
 
 
 class StackError(RuntimeError):

@@ -93,6 +93,9 @@ class Message(models.Model):
     available_at = models.DateTimeField(null=True, blank=True)  # not sent before this
     queued_until = models.DateTimeField(null=True, blank=True)  # republish guard for the sweeper
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # The worker that claimed it last (channels_app/services/worker_heartbeat.py): while the
+    # message is Sending, the sweeper releases it as soon as that worker's heartbeat is gone.
+    claimed_by = models.CharField(max_length=96, blank=True, default="")
     rate_slot_at = models.DateTimeField(null=True, blank=True)  # reserved throughput slot
 
     # Set by the accept path (one timestamp for a whole bulk), not at insert time: the purge,

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import uuid
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from channels_app.services.attempt_retention import attempt_bodies_expire
 from channels_app.services.deactivation import inactive_pending_cancel
 from channels_app.services.dispatch import messages_dispatch
+from channels_app.services.dispatch_queue import DISPATCH_LANES, DISPATCH_QUEUE
 from channels_app.services.failover import failover_sweep
 from channels_app.services.idempotency import idempotency_records_expire
 from channels_app.services.purge import messages_purge_untriggered
@@ -20,9 +21,12 @@ from gateway.locks import single_flight
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="channels.dispatch_messages", acks_late=True, ignore_result=True)
-def dispatch_messages(message_ids: list[str]) -> None:
-    summary = messages_dispatch([uuid.UUID(i) for i in message_ids])
+@shared_task(name="channels.dispatch_messages", acks_late=True, ignore_result=True, bind=True)
+def dispatch_messages(self: Task, message_ids: list[str]) -> None:
+    # The lane is the queue the task came from; a task run eagerly (no broker) counts as bulk.
+    routing_key = (self.request.delivery_info or {}).get("routing_key")
+    lane = routing_key if routing_key in DISPATCH_LANES else DISPATCH_QUEUE
+    summary = messages_dispatch([uuid.UUID(i) for i in message_ids], lane=lane)
     logger.debug("dispatched chunk: %s", summary)
 
 
@@ -31,8 +35,13 @@ def dispatch_messages(message_ids: list[str]) -> None:
 def sweep_dispatch() -> None:
     summary = dispatch_sweep()
     metrics.sweeper_ran("dispatch")
-    if summary.recovered or summary.published:
-        logger.info("dispatch sweep: recovered %d stale claims, republished %d", summary.recovered, summary.published)
+    if summary.recovered or summary.published or summary.released:
+        logger.info(
+            "dispatch sweep: released %d claims of dead workers, recovered %d stale claims, republished %d",
+            summary.released,
+            summary.recovered,
+            summary.published,
+        )
 
 
 @shared_task(name="channels.sweep_failover", ignore_result=True)

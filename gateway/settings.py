@@ -302,6 +302,17 @@ DISPATCH_RETRY_BASE_SECONDS = env.float("DISPATCH_RETRY_BASE_SECONDS", default=2
 DISPATCH_RETRY_MAX_SECONDS = env.float("DISPATCH_RETRY_MAX_SECONDS", default=900.0)
 DISPATCH_REPUBLISH_AFTER_SECONDS = env.int("DISPATCH_REPUBLISH_AFTER_SECONDS", default=30)
 DISPATCH_CLAIM_LEASE_SECONDS = env.int("DISPATCH_CLAIM_LEASE_SECONDS", default=300)
+# Worker crashes (README "Worker crashes"): each worker process writes a heartbeat key this often
+# with this TTL; the sweeper releases a worker's claims once its key has been missing this long.
+DISPATCH_HEARTBEAT_SECONDS = env.float("DISPATCH_HEARTBEAT_SECONDS", default=1.0)
+DISPATCH_HEARTBEAT_TTL_SECONDS = env.float("DISPATCH_HEARTBEAT_TTL_SECONDS", default=5.0)
+DISPATCH_DEAD_WORKER_CONFIRM_SECONDS = env.float("DISPATCH_DEAD_WORKER_CONFIRM_SECONDS", default=3.0)
+# Fair dispatch (README "Fair dispatch"): chunks of one traffic account in flight at once per lane
+# across all workers, how soon a chunk that found none free comes back, and the circuit breaker.
+DISPATCH_ACCOUNT_CONCURRENCY = env.int("DISPATCH_ACCOUNT_CONCURRENCY", default=16)
+DISPATCH_ACCOUNT_BUSY_RETRY_SECONDS = env.float("DISPATCH_ACCOUNT_BUSY_RETRY_SECONDS", default=2.0)
+DISPATCH_BREAKER_FAILURES = env.int("DISPATCH_BREAKER_FAILURES", default=5)
+DISPATCH_BREAKER_COOLDOWN_SECONDS = env.float("DISPATCH_BREAKER_COOLDOWN_SECONDS", default=30.0)
 DISPATCH_CHUNK_SIZE = env.int("DISPATCH_CHUNK_SIZE", default=100)
 # Single sends accepted within this window leave as one dispatch task (0: one task per send).
 DISPATCH_PUBLISH_COALESCE_SECONDS = env.float("DISPATCH_PUBLISH_COALESCE_SECONDS", default=0.005)
@@ -334,9 +345,26 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=4)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# One task per worker thread: a killed worker takes no queued chunks with it, and a backlog of one
+# account's chunks is not pulled into one worker ahead of everyone else's (README "Worker crashes").
+CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=1)
+# Broker restarts (README "Broker restarts"): kombu's Redis transport with the fault that made a
+# busy worker exit when Redis went away fixed (gateway/broker.py); reconnect for ever, not 100
+# times; a half-open broker socket is noticed by keepalive and a health-check PING.
+CELERY_BROKER_TRANSPORT = "gateway.broker:Transport"
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "health_check_interval": env.int("BROKER_HEALTH_CHECK_SECONDS", default=10),
+    "socket_keepalive": True,
+    "socket_connect_timeout": 5,
+    "retry_on_timeout": True,
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A dispatch chunk that is running when the broker goes away finishes: its messages are claimed in
+# PostgreSQL, so the redelivered task finds nothing left to send.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TIMEZONE = "UTC"
 
@@ -355,7 +383,7 @@ HOUSEKEEPING_TASKS = [
 ]
 CELERY_TASK_ROUTES = {
     **{name: {"queue": "housekeeping"} for name in HOUSEKEEPING_TASKS},
-    "channels.dispatch_messages": {"queue": "dispatch"},
+    "channels.dispatch_messages": {"queue": "dispatch"},  # single sends name dispatch_priority
     "webhooks.*": {"queue": "webhooks"},
 }
 CELERY_BEAT_SCHEDULE = {

@@ -1,8 +1,11 @@
 """Hand claimed messages to their channel adapter and record what happened.
 
 A message is claimed with a conditional UPDATE (``Ready -> Sending``) before it is sent, so a
-duplicate task finds nothing to claim and never sends twice. A worker killed mid-send leaves
-the message ``Sending`` with an expired lease, and the sweeper puts it back to ``Ready``.
+duplicate task finds nothing to claim and never sends twice. The claim records the worker
+(``claimed_by``): a worker killed mid-send leaves its messages ``Sending``, and the sweeper puts
+them back to ``Ready`` as soon as that worker's heartbeat is gone (``worker_heartbeat``), or at the
+latest when the claim lease expires. A chunk that stops early (an exception, a lost heartbeat)
+gives back at once what it claimed and did not send.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from datetime import UTC, datetime, timedelta
 import structlog
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from accounts_app.models import TrafficAccount
@@ -33,11 +38,20 @@ from channels_app.adapters.base import (
 from channels_app.adapters.registry import adapter_for
 from channels_app.models import DispatchAttempt, Message
 from channels_app.ratelimit import reserve_slots
+from channels_app.services.account_permits import account_permit_acquire, account_permit_release
+from channels_app.services.circuit_breaker import (
+    CIRCUIT_OPEN_CODE,
+    breaker_open_until,
+    breaker_record_failure,
+    breaker_record_success,
+)
 from channels_app.services.deactivation import account_and_customer_active
+from channels_app.services.dispatch_queue import DISPATCH_QUEUE
 from channels_app.services.dispatch_recheck import SendGuard
 from channels_app.services.row_insert import insert_together
 from channels_app.services.row_models import message_and_account_columns, message_with_account
 from channels_app.services.transitions import message_transition, messages_mark_sent
+from channels_app.services.worker_heartbeat import Heartbeat, current_heartbeat
 from channels_app.status import Status
 from gateway import metrics
 from gateway.request_context import request_id_for
@@ -60,7 +74,7 @@ RECORD_INTERVAL_SECONDS = 0.05
 # instead of fetching the chunk's ids by primary key. The expression cannot use an index.
 _CLAIM_SQL = (
     f"WITH claimed AS (UPDATE {Message._meta.db_table}"  # noqa: S608
-    " SET status = %s, claimed_at = %s, attempts = attempts + 1, updated_at = %s"
+    " SET status = %s, claimed_at = %s, attempts = attempts + 1, updated_at = %s, claimed_by = %s"
     " WHERE id = ANY(%s) AND (status || '') = %s AND (available_at IS NULL OR available_at <= %s)"
     f" AND {account_and_customer_active(Message._meta.db_table)}"
     " RETURNING *)"
@@ -70,12 +84,34 @@ _CLAIM_SQL = (
 
 
 def messages_claim(message_ids: list[uuid.UUID]) -> list[Message]:
-    """Claim the given messages that are still Ready and due; return them with their accounts,
-    as the claim left them, from the claiming statement itself."""
+    """Claim the given messages that are still Ready and due for this worker; return them with
+    their accounts, as the claim left them, from the claiming statement itself."""
+    worker_id = current_heartbeat().worker_id
     with connection.cursor() as cursor:
         now = timezone.now()
-        cursor.execute(_CLAIM_SQL, [Status.SENDING, now, now, list(message_ids), Status.READY, now])
+        cursor.execute(_CLAIM_SQL, [Status.SENDING, now, now, worker_id, list(message_ids), Status.READY, now])
         return [message_with_account(row) for row in cursor.fetchall()]
+
+
+def messages_release(
+    message_ids: list[uuid.UUID], *, worker_id: str, until: datetime | None = None, reason: str = ""
+) -> int:
+    """Give back claims this worker holds and has not sent: Ready again, due ``until`` (now by
+    default), and left for the sweeper to publish (no republish guard). The attempt the claim
+    counted is taken back. ``reason`` (a parked account) shows in the message's error fields."""
+    if not message_ids:
+        return 0
+    now = timezone.now()
+    reasons = {"error_code": CIRCUIT_OPEN_CODE, "error_text": reason} if reason else {}
+    return Message.objects.filter(id__in=message_ids, status=Status.SENDING, claimed_by=worker_id).update(
+        status=Status.READY,
+        claimed_at=None,
+        queued_until=None,
+        available_at=until or now,
+        attempts=Greatest(F("attempts") - 1, 0),
+        updated_at=now,
+        **reasons,
+    )
 
 
 def retry_delay(*, attempt: int, retry_after: float | None) -> float:
@@ -263,18 +299,92 @@ def outcomes_observe(outcomes: list[Outcome]) -> None:
 class DispatchSummary:
     claimed: int = 0
     deferred: int = 0
+    released: int = 0
+    busy: int = 0  # given back: the account had its DISPATCH_ACCOUNT_CONCURRENCY chunks in flight
+    parked: int = 0  # given back: the account's circuit breaker is open
 
 
-def messages_dispatch(message_ids: list[uuid.UUID]) -> DispatchSummary:
-    """Claim and send a chunk, honouring each traffic account's throughput limit."""
+def messages_dispatch(message_ids: list[uuid.UUID], *, lane: str = DISPATCH_QUEUE) -> DispatchSummary:
+    """Claim and send a chunk, honouring each traffic account's throughput limit, its bound on
+    chunks in flight in this lane and its circuit breaker (README "Fair dispatch").
+
+    Whatever the chunk claimed and did not get to (an exception, or this worker's heartbeat no
+    longer written, so the sweeper may be releasing its claims) goes back to Ready at once.
+    """
     summary = DispatchSummary()
+    heartbeat = current_heartbeat()
     messages = messages_claim(message_ids)
     summary.claimed = len(messages)
+    unsent = {message.id for message in messages}
+    permits: list[str] = []
+    try:
+        _send_claimed(messages, summary, unsent, heartbeat, lane, permits)
+    finally:
+        if unsent:
+            summary.released = messages_release(list(unsent), worker_id=heartbeat.worker_id)
+            logger.warning("dispatch chunk stopped early: %d claimed messages given back", summary.released)
+        for permit in permits:
+            account_permit_release(heartbeat, permit)
+    return summary
+
+
+def _give_back(
+    group: list[Message], unsent: set[uuid.UUID], heartbeat: Heartbeat, *, until: float, reason: str = ""
+) -> int:
+    ids = [m.id for m in group if m.id in unsent]
+    unsent.difference_update(ids)
+    return messages_release(
+        ids, worker_id=heartbeat.worker_id, until=datetime.fromtimestamp(until, tz=UTC), reason=reason
+    )
+
+
+def _park(group: list[Message], unsent: set[uuid.UUID], heartbeat: Heartbeat, *, until: float) -> int:
+    """Give back an account's messages until its breaker closes, saying so in their error fields."""
+    reason = (
+        "the provider of this traffic account is unavailable; sending resumes at "
+        f"{datetime.fromtimestamp(until, tz=UTC).isoformat(timespec='seconds')}"
+    )
+    return _give_back(group, unsent, heartbeat, until=until, reason=reason)
+
+
+def _count_for_breaker(outcome: Outcome, *, reset: bool) -> tuple[float | None, bool]:
+    """Feed the account's breaker: until when it is open if this outcome opened it, and whether
+    the next success must reset the failure count. A success resets it only as the group's first
+    outcome or after a failure, so a healthy account costs one Redis call per chunk, not per send."""
+    account_id = outcome.message.traffic_account_id
+    if outcome.error is not None and outcome.error.kind == "unavailable":
+        return breaker_record_failure(account_id), True
+    if reset:
+        breaker_record_success(account_id)
+    return None, False
+
+
+def _send_claimed(
+    messages: list[Message],
+    summary: DispatchSummary,
+    unsent: set[uuid.UUID],
+    heartbeat: Heartbeat,
+    lane: str,
+    permits: list[str],
+) -> None:
+    """Send the claimed messages by account; every message dealt with leaves ``unsent``. An
+    account that is parked or has all its permits taken gets its messages back in the outbox."""
     by_account: dict[uuid.UUID, list[Message]] = defaultdict(list)
     for message in messages:
         by_account[message.traffic_account_id].append(message)
     started = time.time()
     for group in by_account.values():
+        account_id = group[0].traffic_account_id
+        parked_until = breaker_open_until(account_id)
+        if parked_until is not None:
+            summary.parked += _park(group, unsent, heartbeat, until=parked_until)
+            continue
+        permit = account_permit_acquire(heartbeat, account_id, lane)
+        if permit is None:
+            retry_at = time.time() + random.uniform(0.5, 1.0) * settings.DISPATCH_ACCOUNT_BUSY_RETRY_SECONDS
+            summary.busy += _give_back(group, unsent, heartbeat, until=retry_at)
+            continue
+        permits.append(permit)
         limit = group[0].traffic_account.throughput_per_second
         needs_slot = [m for m in group if limit and m.rate_slot_at is None]
         slots = (
@@ -290,15 +400,20 @@ def messages_dispatch(message_ids: list[uuid.UUID]) -> DispatchSummary:
             slot = slot_of.get(message.id)
             if slot is not None and slot - started > MAX_INLINE_WAIT_SECONDS + SLOT_TOLERANCE_SECONDS:
                 _defer(message, datetime.fromtimestamp(slot, tz=UTC))
+                unsent.discard(message.id)
                 summary.deferred += 1
             else:
                 to_send.append((message, slot))
         pending: list[Outcome] = []
         flushed_at = time.monotonic()
         guard = SendGuard(group[0].traffic_account_id)
+        breaker_reset = True
         for message, slot in to_send:
             if slot is not None and slot > time.time():
                 time.sleep(slot - time.time())
+            if not heartbeat.is_fresh() or parked_until is not None:
+                break
+            unsent.discard(message.id)
             if not guard.allows(message):  # a report came, or the account was deactivated
                 continue
             try:
@@ -307,9 +422,13 @@ def messages_dispatch(message_ids: list[uuid.UUID]) -> DispatchSummary:
                 # Leave it Sending: the lease expires and the sweeper retries it. One bad message
                 # must not stop the rest of the chunk.
                 logger.exception("dispatch of message %s crashed", message.id)
+            if pending and pending[-1].message is message:
+                parked_until, breaker_reset = _count_for_breaker(pending[-1], reset=breaker_reset)
             # Record in small batches: fewer statements, yet statuses stay fresh for reports.
             if len(pending) >= RECORD_BATCH or time.monotonic() - flushed_at > RECORD_INTERVAL_SECONDS:
                 outcomes_record(pending)
                 pending, flushed_at = [], time.monotonic()
         outcomes_record(pending)
-    return summary
+        if parked_until is not None:
+            summary.parked += _park(group, unsent, heartbeat, until=parked_until)
+        account_permit_release(heartbeat, permits.pop())

@@ -1,7 +1,9 @@
 """Publishing dispatch work to the broker in chunks over one connection.
 
 A chunk task carries up to DISPATCH_CHUNK_SIZE message ids, so a 100,000-message bulk costs a
-thousand publishes, not a hundred thousand. A lost publish is not a lost message: the Message row
+thousand publishes, not a hundred thousand. Single sends (one-time passwords, notifications) go
+to their own queue, ``dispatch_priority``, which a worker of its own consumes, so they never wait
+behind a campaign's chunks (README "Fair dispatch"). A lost publish is not a lost message: the Message row
 is the outbox and the dispatch sweeper republishes what stays Ready.
 """
 
@@ -21,6 +23,8 @@ from kombu.exceptions import ChannelError
 logger = logging.getLogger(__name__)
 
 DISPATCH_QUEUE = "dispatch"
+DISPATCH_PRIORITY_QUEUE = "dispatch_priority"
+DISPATCH_LANES = (DISPATCH_PRIORITY_QUEUE, DISPATCH_QUEUE)
 
 
 def chunked(ids: list[uuid.UUID], size: int) -> Iterable[list[uuid.UUID]]:
@@ -28,7 +32,9 @@ def chunked(ids: list[uuid.UUID], size: int) -> Iterable[list[uuid.UUID]]:
         yield ids[start : start + size]
 
 
-def enqueue_dispatch(message_ids: list[uuid.UUID]) -> None:
+def enqueue_dispatch(message_ids: list[uuid.UUID], *, queue: str = DISPATCH_QUEUE) -> None:
+    """Publish chunk tasks to ``queue``: the bulk lane by default, DISPATCH_PRIORITY_QUEUE for
+    single sends."""
     from channels_app.tasks import dispatch_messages
     from gateway.celery import app
 
@@ -36,13 +42,23 @@ def enqueue_dispatch(message_ids: list[uuid.UUID]) -> None:
         with app.producer_or_acquire() as producer:
             for chunk in chunked(list(message_ids), settings.DISPATCH_CHUNK_SIZE):
                 dispatch_messages.apply_async(
-                    args=[[str(i) for i in chunk]], queue=DISPATCH_QUEUE, producer=producer, retry=False
+                    args=[[str(i) for i in chunk]], queue=queue, producer=producer, retry=False
                 )
     except Exception:
         # The broker is down: the messages are committed as Ready and the sweeper will publish
         # them once it is back. Failing the API call here would make the client resend a message
         # that is already accepted.
         logger.exception("dispatch publish failed for %d messages; the sweeper will retry", len(message_ids))
+
+
+def enqueue_dispatch_by_lane(message_ids: list[uuid.UUID], single_ids: set[uuid.UUID]) -> None:
+    """Publish ``single_ids`` (messages of no bulk) to the priority lane, the rest to the bulk lane."""
+    singles = [i for i in message_ids if i in single_ids]
+    bulk = [i for i in message_ids if i not in single_ids]
+    if singles:
+        enqueue_dispatch(singles, queue=DISPATCH_PRIORITY_QUEUE)
+    if bulk:
+        enqueue_dispatch(bulk)
 
 
 def dispatch_backlog() -> int:
@@ -85,7 +101,7 @@ class CoalescingPublisher:
         with self._condition:
             batch, self._pending = self._pending, []
         if batch:
-            enqueue_dispatch(batch)
+            enqueue_dispatch(batch, queue=DISPATCH_PRIORITY_QUEUE)
 
     def _ensure_thread(self) -> None:
         # A forked child (a gunicorn worker) inherits the object but not the thread.
@@ -104,7 +120,7 @@ class CoalescingPublisher:
                 while len(self._pending) < self.chunk_size and (left := deadline - time.monotonic()) > 0:
                     self._condition.wait(left)
                 batch, self._pending = self._pending, []
-            enqueue_dispatch(batch)
+            enqueue_dispatch(batch, queue=DISPATCH_PRIORITY_QUEUE)
 
 
 _publisher: CoalescingPublisher | None = None
@@ -112,11 +128,12 @@ _publisher_lock = threading.Lock()
 
 
 def enqueue_dispatch_soon(message_ids: list[uuid.UUID]) -> None:
-    """Publish after at most DISPATCH_PUBLISH_COALESCE_SECONDS, together with other sends; 0 publishes now."""
+    """Publish single sends to the priority lane after at most DISPATCH_PUBLISH_COALESCE_SECONDS,
+    together with other sends; 0 publishes now."""
     global _publisher
     interval = settings.DISPATCH_PUBLISH_COALESCE_SECONDS
     if interval <= 0:
-        enqueue_dispatch(message_ids)
+        enqueue_dispatch(message_ids, queue=DISPATCH_PRIORITY_QUEUE)
         return
     if _publisher is None:
         with _publisher_lock:

@@ -23,7 +23,7 @@ from psycopg.types.json import Jsonb
 
 from channels_app.models import Message, MessageEvent
 from channels_app.services.deactivation import account_and_customer_active
-from channels_app.services.dispatch_queue import enqueue_dispatch
+from channels_app.services.dispatch_queue import enqueue_dispatch_by_lane
 from channels_app.services.transitions import message_transition
 from channels_app.signals import message_status_changed
 from channels_app.status import RANK, Status, satisfies
@@ -113,8 +113,13 @@ def failover_trigger(*, hops: list[tuple[uuid.UUID, int]], now: datetime | None 
 
 
 def _enqueue_after_commit(message_ids: list[uuid.UUID]) -> None:
+    """The next hop of a single send takes the priority lane, as its first hop did."""
     if message_ids:
-        transaction.on_commit(lambda: enqueue_dispatch(message_ids))
+        transaction.on_commit(lambda: enqueue_dispatch_by_lane(message_ids, _single_sends(message_ids)))
+
+
+def _single_sends(message_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    return set(Message.objects.filter(id__in=message_ids, bulk_id__isnull=True).values_list("id", flat=True))
 
 
 def _cancel_remaining(message: Message, now: datetime) -> None:

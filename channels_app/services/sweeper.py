@@ -2,7 +2,9 @@
 
 Runs every second or so from beat. It republishes Ready messages that are due and not already
 queued (broker was down at accept time, retry backoff elapsed, throughput slot reached), and
-returns to Ready the messages whose worker died mid-send (the claim lease expired).
+returns to Ready the messages whose worker died mid-send: within seconds when the worker that
+claimed them has no heartbeat any more (``worker_heartbeat``), at the latest when the claim
+lease expires (a worker alive but stuck).
 
 A Ready message whose republish guard has expired was either never published or is still
 waiting behind a backlog in the dispatch queue. While the queue holds a backlog, republishing
@@ -14,18 +16,22 @@ never, go out again; once the queue is empty everything due goes.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from channels_app.models import Message
-from channels_app.services.dispatch_queue import dispatch_backlog, enqueue_dispatch
+from channels_app.services.dispatch_queue import dispatch_backlog, enqueue_dispatch_by_lane
+from channels_app.services.worker_heartbeat import workers_confirmed_dead
 from channels_app.status import Status
 from gateway import metrics
+
+logger = logging.getLogger(__name__)
 
 SWEEP_BATCH = 5000
 # With a backlog queued, a message is republished once this many republish guards have passed.
@@ -36,11 +42,35 @@ BACKLOG_PATIENCE = 10
 class DispatchSweepSummary:
     recovered: int = 0
     published: int = 0
+    released: int = 0
+
+
+def dead_worker_claims_release(now: datetime) -> int:
+    """Put back to Ready, due now, the Sending messages of workers whose heartbeat is gone.
+
+    They are published by the same sweep (no republish guard), so a second worker sends them
+    seconds after the first died instead of after the claim lease.
+    """
+    claimers = list(
+        Message.objects.filter(claimed_at__isnull=False, status=Status.SENDING)
+        .exclude(claimed_by="")
+        .values_list("claimed_by", flat=True)
+        .distinct()
+    )
+    dead = workers_confirmed_dead(claimers, confirm_seconds=settings.DISPATCH_DEAD_WORKER_CONFIRM_SECONDS)
+    if not dead:
+        return 0
+    released = Message.objects.filter(claimed_at__isnull=False, claimed_by__in=dead, status=Status.SENDING).update(
+        status=Status.READY, claimed_at=None, queued_until=None, available_at=now, updated_at=now
+    )
+    logger.warning("released %d messages claimed by workers without a heartbeat: %s", released, ", ".join(dead))
+    return released
 
 
 def dispatch_sweep() -> DispatchSweepSummary:
     summary = DispatchSweepSummary()
     now = timezone.now()
+    summary.released = dead_worker_claims_release(now)
     lease = timedelta(seconds=settings.DISPATCH_CLAIM_LEASE_SECONDS)
     expired = Message.objects.filter(claimed_at__lt=now - lease)
     summary.recovered = expired.filter(status=Status.SENDING).update(
@@ -61,11 +91,13 @@ def dispatch_sweep() -> DispatchSweepSummary:
             .exclude(queued_until__gte=published_before)
             .order_by("available_at")
             .select_for_update(skip_locked=True)
-            .values_list("id", flat=True)[:SWEEP_BATCH]
+            .values_list("id", "bulk_id")[:SWEEP_BATCH]
         )
         if due:
-            Message.objects.filter(id__in=due).update(queued_until=now + guard)
-            ids: list[uuid.UUID] = due
-            transaction.on_commit(lambda: enqueue_dispatch(ids))
+            Message.objects.filter(id__in=[i for i, _ in due]).update(queued_until=now + guard)
+            # Single sends (no bulk) go back to the priority lane, bulk messages to the bulk lane.
+            ids: list[uuid.UUID] = [i for i, _ in due]
+            singles = {i for i, bulk in due if bulk is None}
+            transaction.on_commit(lambda: enqueue_dispatch_by_lane(ids, singles))
     summary.published = len(due)
     return summary

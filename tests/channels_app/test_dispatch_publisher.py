@@ -1,4 +1,4 @@
-"""Single sends are published together: one dispatch task carries the ids of many sends."""
+"""Single sends are published together to the priority lane: one dispatch task carries the ids of many sends."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ import uuid
 
 import pytest
 
-from channels_app.services.dispatch_queue import DISPATCH_QUEUE, CoalescingPublisher
+from channels_app.services.dispatch_queue import DISPATCH_PRIORITY_QUEUE, CoalescingPublisher
 from gateway.redis import get_redis
 
 
 def _queued_batches() -> list[list[str]]:
     """The id lists of the dispatch tasks waiting in the broker (Redis list per queue)."""
     batches = []
-    for raw in get_redis().lrange(DISPATCH_QUEUE, 0, -1):
+    for raw in get_redis().lrange(DISPATCH_PRIORITY_QUEUE, 0, -1):
         envelope = json.loads(raw)
         args, _kwargs, _embed = json.loads(base64.b64decode(envelope["body"]))
         batches.append(args[0])
@@ -25,9 +25,9 @@ def _queued_batches() -> list[list[str]]:
 
 @pytest.fixture
 def empty_dispatch_queue():
-    get_redis().delete(DISPATCH_QUEUE)
+    get_redis().delete(DISPATCH_PRIORITY_QUEUE)
     yield
-    get_redis().delete(DISPATCH_QUEUE)
+    get_redis().delete(DISPATCH_PRIORITY_QUEUE)
 
 
 def _wait_for_batches(count: int) -> list[list[str]]:

@@ -13,7 +13,7 @@ from celery.contrib.testing.worker import start_worker
 from channels_app.sandbox.local import LocalSandbox
 from gateway.celery import app as celery_app
 
-QUEUES = ["default", "dispatch", "webhooks", "housekeeping"]
+QUEUES = ["default", "dispatch_priority", "dispatch", "webhooks", "housekeeping"]
 
 
 def _purge_queues() -> None:
