@@ -23,7 +23,7 @@ def _fresh_account_cache():
 
 
 # Provider hosts the tests fake with `responses` or serve from a local sandbox on a free port.
-TEST_PROVIDER_BASE_URLS = ["https://provider.test", "https://mitto.test", "https://graph.test", "http://127.0.0.1"]
+TEST_PROVIDER_BASE_URLS = ["https://provider.test", "https://mitto.test", "https://gbm.test", "https://graph.test", "http://127.0.0.1"]
 
 
 @pytest.fixture(autouse=True)

@@ -3,6 +3,7 @@ never those of a live one; a chunk that stops early gives back what it did not s
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -100,16 +101,16 @@ def test_claims_of_a_live_worker_stay_claimed(auth_client, sms_account, settings
     assert message.status == Status.SENDING
 
 
-def _nul_in_answer_after_a_pause(request):
+def _nul_in_provider_id_after_a_pause(request):
     time.sleep(0.08)  # longer than a record batch's interval: this outcome is recorded on its own
-    return 200, {}, '{"id": "p-1", "responseCode": 0, "responseText": "SMS\\u0000sent"}'
+    return 200, {}, json.dumps({"id": "p-\u0000-1", "responseCode": 0, "responseText": "SMS sent"})
 
 
 @responses.activate
 def test_a_chunk_that_fails_gives_back_the_messages_it_did_not_send(auth_client, sms_account):
-    # The provider's answer holds a NUL, which PostgreSQL's jsonb refuses: recording the first
-    # outcome fails, as any unexpected error in a chunk would.
-    responses.add_callback(responses.POST, "https://mitto.test/sms", callback=_nul_in_answer_after_a_pause)
+    # The provider's message id holds a NUL, which PostgreSQL's text columns refuse: recording the
+    # first outcome fails, as any unexpected error in a chunk would.
+    responses.add_callback(responses.POST, "https://mitto.test/sms", callback=_nul_in_provider_id_after_a_pause)
     messages = _accept(auth_client, sms_account, count=3)
 
     with pytest.raises(DataError):
