@@ -174,7 +174,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["gateway.parsers.BoundedJSONParser"],
     "EXCEPTION_HANDLER": "gateway.problems.problem_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "gateway.schema.GatewayAutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
 
