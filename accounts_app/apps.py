@@ -7,5 +7,6 @@ class AccountsAppConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        # Registers the signal receivers that drop cached copies of changed accounts.
-        from accounts_app import cache  # noqa: F401
+        # cache: the signal receivers that drop cached copies of changed accounts; schema: how
+        # the OpenAPI document describes the Bearer JWTs. Both register themselves on import.
+        from accounts_app import cache, schema  # noqa: F401

@@ -157,6 +157,8 @@ class WhatsAppTemplateListApi(APIView):
 
 
 class WhatsAppTemplateDetailApi(APIView):
+    schema_action = "retrieve"  # its GET's operation id; the account's whole list is the "list"
+
     @extend_schema(
         tags=TAGS,
         summary="Get a WhatsApp template in every language it exists in",

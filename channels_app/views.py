@@ -10,6 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpResponse
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.pagination import CursorPagination
@@ -124,6 +125,7 @@ class MessageSendApi(APIView):
         summary="Send one message (or a failover chain)",
         parameters=[IDEMPOTENCY_HEADER],
         request=SendRequestDoc,
+        responses={200: OpenApiTypes.ANY},  # a message object, or with failover a list of ids
         examples=SEND_EXAMPLES,
         description=(
             "Answers with the message (seed shape). With `failover`, answers with the list of message ids, "
@@ -147,6 +149,7 @@ class MessageBulkSendApi(APIView):
         summary="Send one message to many destinations",
         parameters=[IDEMPOTENCY_HEADER],
         request=BulkRequestDoc,
+        responses={200: OpenApiTypes.OBJECT},
         description=(
             "Up to SENDBULK_MAX_DESTINATIONS (default 100,000) destinations; more answers 413. A bulk with any "
             "invalid destination is refused whole (400) with the index of every bad one as `destinations[i]`."
@@ -223,7 +226,12 @@ LIST_PARAMETERS = [
 
 
 class MessageListApi(APIView):
-    @extend_schema(tags=["Message"], summary="Get a message by ?id=, or list messages", parameters=LIST_PARAMETERS)
+    schema_action = "list"  # its operation id; GET /Message/{id} is the "retrieve"
+
+    @extend_schema(
+        tags=["Message"], summary="Get a message by ?id=, or list messages", parameters=LIST_PARAMETERS,
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request: Request) -> Response:
         if request.query_params.get("id"):
             message = selectors.message_get(customer=request.user, message_id=request.query_params["id"])
@@ -244,14 +252,19 @@ class MessageListApi(APIView):
 
 
 class MessageDetailApi(APIView):
-    @extend_schema(tags=["Message"], summary="Get a message with its status history and failover chain")
+    @extend_schema(
+        tags=["Message"], summary="Get a message with its status history and failover chain",
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request: Request, message_id: str) -> Response:
         message = selectors.message_get(customer=request.user, message_id=message_id)
         return Response(message_detail_json(message, selectors.failover_hops(message=message)))
 
 
 class BulkProgressApi(APIView):
-    @extend_schema(tags=["Message"], summary="Counts per delivery status of a bulk")
+    @extend_schema(
+        tags=["Message"], summary="Counts per delivery status of a bulk", responses={200: OpenApiTypes.OBJECT}
+    )
     def get(self, request: Request, bulk_id: str) -> Response:
         counts = selectors.bulk_progress(customer=request.user, bulk_id=bulk_id)
         return Response({"bulkId": str(bulk_id), "total": sum(counts.values()), "deliveryStatuses": counts})

@@ -10,6 +10,10 @@ keepalive = 30
 timeout = 60
 graceful_timeout = 20
 accesslog = os.environ.get("WEB_ACCESS_LOG") or None
+# gunicorn's control socket defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl): the web
+# and the sandbox of one `make run`, and every other checkout on the machine, would take it from
+# each other and unlink it on exit. Nothing here uses it.
+control_socket_disable = True
 
 # gunicorn's own lines (boot, worker exits, timeouts) as JSON too, like everything else.
 from gateway.logs import logging_config  # noqa: E402 - after the plain settings above

@@ -176,5 +176,10 @@ def logging_config(level: str) -> dict[str, Any]:
             "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["quiet_housekeeping"]}
         },
         "root": {"handlers": ["console"], "level": level},
-        "loggers": {"django.db.backends": {"level": "WARNING"}},
+        "loggers": {
+            "django.db.backends": {"level": "WARNING"},
+            # Django's own handlers on "django" (a plain-text console one when DEBUG is on) would
+            # print every request warning a second time, not as JSON: only the root's handler.
+            "django": {"handlers": [], "level": "INFO", "propagate": True},
+        },
     }

@@ -8,6 +8,7 @@ variable in production fails loudly instead of signing tokens with a published k
 from __future__ import annotations
 
 import base64
+import logging
 import os
 from pathlib import Path
 
@@ -241,7 +242,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["gateway.parsers.BoundedJSONParser"],
     "EXCEPTION_HANDLER": "gateway.problems.problem_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["accounts_app.api_rate.CustomerRateThrottle"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "gateway.schema.GatewayAutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
 
@@ -372,6 +373,8 @@ CELERY_TIMEZONE = "UTC"
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = gateway_logs.logging_config(LOG_LEVEL)
 gateway_logs.configure_structlog()
+# Python warnings (Celery's start-up warnings among them) go through logging, so as JSON lines too.
+logging.captureWarnings(True)
 
 # Beat's sweepers get a queue and a worker of their own: behind a dispatch backlog they would
 # fire failover deadlines late (measured: 9-25 s on a shared queue with 100,000 pending chains).

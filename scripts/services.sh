@@ -67,8 +67,30 @@ fi
 read -r P_HOST P_PORT P_USER P_PASS P_DB < <(parse_url "$DATABASE_URL")
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 
+# A server that already answers may not hold our database yet (a shared server, a new name in
+# DATABASE_URL): create it with the configured role, which needs CREATEDB, as `make test` does.
+ensure_database() {
+  local py="$ROOT/.venv/bin/python"
+  [ -x "$py" ] || return 0
+  "$py" - "$DATABASE_URL" <<'PY'
+import sys
+from urllib.parse import urlparse, unquote
+import psycopg
+from psycopg import sql
+u = urlparse(sys.argv[1])
+name = unquote((u.path or "/").lstrip("/"))
+params = dict(host=u.hostname or "127.0.0.1", port=u.port or 5432, user=unquote(u.username or ""),
+              password=unquote(u.password or ""), dbname="postgres", connect_timeout=5, autocommit=True)
+with psycopg.connect(**params) as conn:
+    if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        print(f"[services] created database {name}")
+PY
+}
+
 if tcp_open "$P_HOST" "$P_PORT"; then
   log "postgresql reachable at $P_HOST:$P_PORT"
+  ensure_database
   exit 0
 fi
 

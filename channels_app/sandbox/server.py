@@ -43,6 +43,7 @@ def gunicorn_options(
         "accesslog": None,
         "errorlog": "-",
         "proc_name": "gateway-sandbox",
+        "control_socket_disable": True,  # one path per user otherwise, shared with the web's gunicorn
         "post_worker_init": _post_worker_init,
         "worker_exit": _worker_exit,
     }

@@ -122,11 +122,26 @@ def test_the_claim_skips_messages_of_a_deactivated_customer(auth_client, sms_acc
 
 
 def test_the_second_pass_leaves_a_reactivated_account_alone(auth_client, sms_account):
+    """Switched off and on again before the delayed pass ran: its messages go out after all."""
     message = _send_sms(auth_client, sms_account)
+    TrafficAccount.objects.filter(id=sms_account.id).update(is_active=False)
+    TrafficAccount.objects.filter(id=sms_account.id).update(is_active=True)
 
     cancel_pending_of_inactive(traffic_account_id=str(sms_account.id))
 
     assert _statuses(message) == [Status.READY]
+    assert list(Message.objects.get(id=message.id).events.values_list("status", flat=True)) == ["Ready"]
+
+
+def test_the_second_pass_leaves_an_active_customers_other_accounts_alone(auth_client, sms_account):
+    """The pass for one account cancels that account's stragglers only."""
+    straggler = _send_sms(auth_client, sms_account)
+    other = _send_sms(auth_client, TrafficAccountFactory(customer=auth_client.customer, channel="sms"))
+    TrafficAccount.objects.filter(id=sms_account.id).update(is_active=False)
+
+    cancel_pending_of_inactive(traffic_account_id=str(sms_account.id))
+
+    assert _statuses(straggler, other) == [Status.CANCELLED, Status.READY]
 
 
 def test_a_customer_deactivation_cancels_every_pending_hop_and_refuses_the_api(auth_client, sms_account,

@@ -22,15 +22,20 @@ README = ROOT / "README.md"
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+# The one placeholder the README's commands may use: the id `create_traffic_account` printed
+# (its last line), which the README tells the reader to take from there.
+TRAFFIC_ACCOUNT_PLACEHOLDER = "<trafficAccountId>"
+
+
 def readme_manage_commands() -> list[str]:
-    """manage.py lines of the README's sh blocks, continuation lines joined, in README order.
-    ``[...]`` groups are a synopsis's optional arguments and are left out."""
+    """manage.py lines of the README's sh blocks, continuation lines joined, in README order,
+    exactly as a reader would paste them."""
     commands: list[str] = []
     for block in re.findall(r"```sh\n(.*?)```", README.read_text(), flags=re.S):
         joined = re.sub(r"\\\n\s*", " ", block)
         for line in joined.splitlines():
             if "manage.py" in line and not line.lstrip().startswith("#"):
-                commands.append(re.sub(r"\s*\[[^\]]*\]", "", line).strip())
+                commands.append(line.strip())
     return commands
 
 
@@ -68,14 +73,23 @@ def test_the_readme_shows_the_provisioning_commands():
 def test_readme_manage_commands_run_with_only_the_dotenv_file(dotenv: Path):
     assert "DEBUG='true'" in dotenv.read_text()
     clean_env = {"PATH": os.defpath, "ENV_FILE": str(dotenv)}  # ENV_FILE: this test's .env, not the checkout's
+    created_account = ""
     for command in readme_manage_commands():
+        if TRAFFIC_ACCOUNT_PLACEHOLDER in command:
+            assert created_account, f"{command}: no traffic account was created before it"
+            command = command.replace(TRAFFIC_ACCOUNT_PLACEHOLDER, created_account)
         result = subprocess.run(  # noqa: S603 - commands from our own README
             shlex.split(command), cwd=ROOT, env=clean_env, capture_output=True, text=True, check=False, timeout=120
         )
         assert result.returncode == 0, f"{command}\n{result.stderr[-2000:]}"
+        if " create_traffic_account " in command:
+            created_account = result.stdout.strip().splitlines()[-1]
     assert Customer.objects.filter(email="ops@example.com").exists()
     assert TrafficAccount.objects.filter(customer__email="ops@example.com", channel="telegram").exists()
     assert Customer.objects.get(email="admin@example.com").is_staff
+    # The README's deactivate commands ran against what it created.
+    assert not TrafficAccount.objects.get(id=created_account).is_active
+    assert not Customer.objects.get(email="ops@example.com").is_active
 
 
 def test_without_the_dotenv_file_debug_is_off_and_default_secrets_are_refused(tmp_path: Path):

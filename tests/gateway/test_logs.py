@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import structlog
@@ -97,3 +102,34 @@ def test_celerys_announcements_of_housekeeping_sweeps_are_dropped_and_others_kep
     assert len(events) == 2
     assert "channels.dispatch_messages" in events[0] and "succeeded" in events[0]
     assert "channels.sweep_failover" in events[1] and "boom" in events[1]
+
+
+def test_with_debug_on_a_request_warning_is_one_json_line_not_also_plain_text():
+    """`make run` runs with DEBUG on, where Django adds a plain-text console handler of its own."""
+    script = (
+        "import django, logging; django.setup(); "
+        "logging.getLogger('django.request').error('Service Unavailable: %s', '/readyz')"
+    )
+    result = subprocess.run(  # noqa: S603 - our own interpreter and a fixed script
+        [sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True,
+        env={**os.environ, "DEBUG": "true", "DJANGO_SETTINGS_MODULE": "gateway.settings"}, check=True, timeout=60,
+    )
+
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert json.loads(lines[0])["event"] == "Service Unavailable: /readyz"
+    assert json.loads(lines[0])["logger"] == "django.request"
+
+
+def test_a_python_warning_is_a_json_line():
+    """Celery warns on start-up (e.g. running as root) through the warnings module."""
+    script = "import django, warnings; django.setup(); warnings.warn('running as root', RuntimeWarning)"
+    result = subprocess.run(  # noqa: S603 - our own interpreter and a fixed script
+        [sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True,
+        env={**os.environ, "DEBUG": "true", "DJANGO_SETTINGS_MODULE": "gateway.settings"}, check=True, timeout=60,
+    )
+
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    line = json.loads(lines[0])
+    assert line["logger"] == "py.warnings" and "running as root" in line["event"]

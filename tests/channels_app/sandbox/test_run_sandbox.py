@@ -37,10 +37,12 @@ def _wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30.0) -
     raise AssertionError("run_sandbox did not answer in time")
 
 
-def test_run_sandbox_starts_gunicorn_and_answers(inbox: Receiver) -> None:
+def test_run_sandbox_starts_gunicorn_and_answers(inbox: Receiver, tmp_path: Path) -> None:
     port = _free_port()
     prefix = f"sandbox-cmd-{uuid.uuid4().hex[:12]}:"
-    env = dict(os.environ, SANDBOX_KEY_PREFIX=prefix, SANDBOX_REPORT_DELAY="0", PYTHONUNBUFFERED="1")
+    env = dict(os.environ, SANDBOX_KEY_PREFIX=prefix, SANDBOX_REPORT_DELAY="0", PYTHONUNBUFFERED="1",
+               HOME=str(tmp_path))
+    env.pop("XDG_RUNTIME_DIR", None)
     command = [sys.executable, "manage.py", "run_sandbox", "--port", str(port), "--workers", "2", "--threads", "4"]
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -54,6 +56,8 @@ def test_run_sandbox_starts_gunicorn_and_answers(inbox: Receiver) -> None:
                     for _ in range(3)]
 
         assert health == {"ok": True, "prefix": prefix}
+        # No control socket at gunicorn's per-user default, which the web's gunicorn would share.
+        assert not (tmp_path / ".gunicorn").exists()
         assert [r.status_code for r in sent] == [200, 200, 200]
         delivered = {r.json()["messageId"] for r in inbox.wait_for(3, timeout=10)}
         assert delivered == {r.json()["id"] for r in sent}
