@@ -22,6 +22,7 @@ from rest_framework import exceptions, status
 from accounts_app.cache import traffic_accounts_of
 from accounts_app.models import Customer, TrafficAccount
 from channels_app.adapters.base import Channel
+from channels_app.capabilities import can_reach
 from channels_app.content import normalise_destination, sms_encoding_and_segments, validate_content
 from channels_app.services.templates import template_check
 from channels_app.status import FAILOVER_WANTED
@@ -128,6 +129,29 @@ def _accounts(customer: Customer, ids: list[UUID]) -> list[TrafficAccount]:
     return [found[i] for i in ids]
 
 
+def _hop_path(account: TrafficAccount, chain_ids: list[UUID]) -> str:
+    if account.id in chain_ids:
+        return f"failover.timeoutFailover.trafficAccounts[{chain_ids.index(account.id)}]"
+    return "trafficAccountId"
+
+
+def _check_reachable(accounts: list[TrafficAccount], wanted: str, chain_ids: list[UUID]) -> None:
+    """Refuse a chain in which a hop that hands over to a next one waits for a status its channel
+    never reports: it could only ever time out. The last hop waits for nothing."""
+    for index, account in enumerate(accounts[:-1]):
+        if not can_reach(account.channel, wanted):
+            path = _hop_path(account, chain_ids)
+            raise ProblemException(
+                status_code=status.HTTP_400_BAD_REQUEST,
+                problem_type="failover-status-unreachable",
+                detail=(
+                    f"Hop {index + 1} ({path}, traffic account {account.id}) waits for {wanted}, "
+                    f"which {account.channel} never reports: the chain would always time out there."
+                ),
+                extra={"hop": index + 1, "trafficAccountId": str(account.id), "path": path},
+            )
+
+
 def send_plan(*, customer: Customer, payload: Mapping[str, Any]) -> SendPlan:
     """Resolve the accounts and validate the content of a send or sendbulk request."""
     if not isinstance(payload, Mapping):
@@ -142,6 +166,8 @@ def send_plan(*, customer: Customer, payload: Mapping[str, Any]) -> SendPlan:
     if not ids:
         raise exceptions.ValidationError({"trafficAccountId": ["This field is required."]})
     accounts = _accounts(customer, ids)
+    if failover is not None:
+        _check_reachable(accounts, failover[1].wanted_status, failover[0])
     objects = channel_objects(payload)
     hops: list[Hop] = []
     errors: dict[str, Any] = {}
@@ -168,6 +194,12 @@ def send_plan(*, customer: Customer, payload: Mapping[str, Any]) -> SendPlan:
             errors[key] = exc.detail
             continue
         encoding, segments = "", None
+        if account.channel == Channel.SMS and not content.get("sender") and not account.sender:
+            # Mitto refuses an empty "from" (responseCode 5): say so now, not as a Failed message.
+            errors[key] = {"sender": [
+                f"Required: traffic account {account.id} has no default sender."
+            ]}
+            continue
         if account.channel == Channel.SMS:
             encoding, segments = sms_encoding_and_segments(content["text"])
         hops.append(

@@ -272,3 +272,51 @@ def test_the_sweeper_hands_over_only_hops_short_of_their_wanted_status(auth_clie
     assert second.status == (Status.READY if fires else Status.SCHEDULED)
     history = list(second.events.values_list("status", "source"))
     assert history == [(Status.SCHEDULED, "api"), *([(Status.READY, "failover")] if fires else [])]
+
+
+def _chain_body(accounts, wanted):
+    return {
+        "destination": "1861312834",
+        "telegram": {"text": {"message": "hi"}},
+        "sms": {"text": "hi"},
+        "failover": {
+            "type": "Timeout",
+            "timeoutFailover": {
+                "timeoutInSeconds": 20, "status": wanted, "trafficAccounts": [str(a.id) for a in accounts],
+            },
+        },
+    }
+
+
+@pytest.mark.parametrize("wanted", ["Delivered", "Read"])
+def test_a_hop_waiting_for_a_status_its_channel_never_reports_is_refused(auth_client, wanted):
+    telegram = TrafficAccountFactory(customer=auth_client.customer, channel="telegram")
+    sms = TrafficAccountFactory(customer=auth_client.customer, channel="sms")
+
+    response = auth_client.post("/api/v1/Message/send", _chain_body([telegram, sms], wanted), format="json")
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["type"].endswith("failover-status-unreachable")
+    assert problem["path"] == "failover.timeoutFailover.trafficAccounts[0]"
+    assert problem["trafficAccountId"] == str(telegram.id)
+    assert "telegram never reports" in problem["detail"]
+    assert not Message.objects.filter(traffic_account=telegram).exists()
+
+
+def test_read_on_sms_is_refused_but_delivered_is_not_and_a_last_telegram_hop_is_fine(auth_client):
+    sms = TrafficAccountFactory(customer=auth_client.customer, channel="sms")
+    telegram = TrafficAccountFactory(customer=auth_client.customer, channel="telegram")
+    # Digits only: an international number for SMS and a chat id for Telegram.
+    body = _chain_body([sms, telegram], "Read") | {"destination": "41751231234"}
+
+    refused = auth_client.post("/api/v1/Message/send", body, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["trafficAccountId"] == str(sms.id)
+
+    body["failover"]["timeoutFailover"]["status"] = "Delivered"
+    # Telegram is the last hop: it waits for nothing, so the chain can succeed.
+    accepted = auth_client.post("/api/v1/Message/send", body, format="json")
+    assert accepted.status_code == 200, accepted.json()
+    assert len(accepted.json()) == 2
