@@ -67,6 +67,7 @@ def message_detail_json(message: Message, hops: list[Message]) -> dict[str, Any]
             "deliveredAt": iso(message.delivered_at),
             "readAt": iso(message.read_at),
             "failedAt": iso(message.failed_at),
+            "billing": message.billing or None,
             "history": [
                 {
                     "status": e.status,

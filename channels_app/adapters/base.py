@@ -156,6 +156,9 @@ class StatusEvent:
     error_code: str = ""
     error_text: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict)
+    # What the provider says the message cost and where it went (Mitto's ``~rate~`` and
+    # ``~mcc~~mnc~``), as ``{"price": "6.00", "network": "26201"}``; empty when not reported.
+    billing: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -234,3 +234,18 @@ def test_failover_send_answers_the_chain_of_ids(auth_client):
     assert first.failover_deadline is not None and second.failover_deadline is None
     assert second.triggered_at is None
     assert first.failover_chain_id == second.failover_chain_id == first.id
+
+
+def test_an_sms_without_a_sender_is_refused_at_accept_when_the_account_has_no_default(auth_client):
+    account = TrafficAccountFactory(customer=auth_client.customer, channel="sms", sender="")
+    body = {"trafficAccountId": str(account.id), "destination": "+41751231234", "sms": {"text": "Hi"}}
+
+    refused = auth_client.post("/api/v1/Message/send", body, format="json")
+
+    assert refused.status_code == 400
+    assert refused["Content-Type"] == "application/problem+json"
+    assert [e["path"] for e in refused.json()["errors"]] == ["sms.sender"]
+    assert not Message.objects.filter(traffic_account=account).exists()
+
+    body["sms"]["sender"] = "DemoBrand"
+    assert auth_client.post("/api/v1/Message/send", body, format="json").status_code == 200
