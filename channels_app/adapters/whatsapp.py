@@ -343,7 +343,12 @@ def _interactive_content(body: Mapping[str, Any]) -> dict[str, Any]:
         return {"type": "unsupported", "providerType": f"interactive.{kind}"}
     if kind in ("button_reply", "list_reply"):
         return _compact(
-            {"type": "reply", "id": reply.get("id"), "text": reply.get("title"), "description": reply.get("description")}
+            {
+                "type": "reply",
+                "id": reply.get("id"),
+                "text": reply.get("title"),
+                "description": reply.get("description"),
+            }
         )
     if kind == "nfm_reply":
         # A WhatsApp Flow's answer: ``response_json`` is a JSON document in a string.

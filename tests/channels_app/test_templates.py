@@ -585,15 +585,20 @@ def with_buttons(account) -> WhatsAppTemplate:
     )
 
 
-def test_a_template_with_button_values_is_sent_with_metas_button_components(auth_client, account, with_buttons, control):
-    from channels_app.models import Message  # noqa: PLC0415
-    from channels_app.services.dispatch import messages_dispatch  # noqa: PLC0415
+def test_a_template_with_button_values_is_sent_with_metas_button_components(
+    auth_client, account, with_buttons, control
+):
+    from channels_app.models import Message
+    from channels_app.services.dispatch import messages_dispatch
 
     buttons = [{"index": 0, "type": "quickReply", "payload": "reschedule-42"},
                {"index": 1, "type": "url", "text": "42?lang=en"}]
     response = auth_client.post("/api/v1/Message/send", {
         "trafficAccountId": str(account.id), "destination": "+41751231234",
-        "whatsapp": {"type": "template", "template": {"name": "delivery_slot", "language": "en_US", "buttons": buttons}},
+        "whatsapp": {
+            "type": "template",
+            "template": {"name": "delivery_slot", "language": "en_US", "buttons": buttons},
+        },
     }, format="json")
     assert response.status_code == 200, response.json()
 
@@ -619,7 +624,10 @@ def test_a_template_with_button_values_is_sent_with_metas_button_components(auth
 def test_button_values_the_template_cannot_take_are_refused_at_accept(auth_client, account, with_buttons, buttons):
     response = auth_client.post("/api/v1/Message/send", {
         "trafficAccountId": str(account.id), "destination": "+41751231234",
-        "whatsapp": {"type": "template", "template": {"name": "delivery_slot", "language": "en_US", "buttons": buttons}},
+        "whatsapp": {
+            "type": "template",
+            "template": {"name": "delivery_slot", "language": "en_US", "buttons": buttons},
+        },
     }, format="json")
 
     assert response.status_code == 400

@@ -9,7 +9,6 @@ import pytest
 from channels_app.models import Conversation, Message, WhatsAppTemplate
 from channels_app.status import Status
 from tests.factories import DEFAULT_CREDENTIALS, TrafficAccountFactory
-from webhooks_app.models import Webhook, WebhookDelivery, WebhookTrafficAccount
 from tests.webhooks_app.callbacks.helpers import (
     fixture_bytes,
     fixture_json,
@@ -19,6 +18,7 @@ from tests.webhooks_app.callbacks.helpers import (
     statuses,
     whatsapp_signature,
 )
+from webhooks_app.models import Webhook, WebhookDelivery, WebhookTrafficAccount
 
 pytestmark = pytest.mark.django_db
 
@@ -256,7 +256,8 @@ def _inbound_body(message: dict) -> bytes:
     ("message", "content"),
     [
         (
-            {"type": "interactive", "interactive": {"type": "button_reply", "button_reply": {"id": "yes", "title": "Yes"}}},
+            {"type": "interactive",
+             "interactive": {"type": "button_reply", "button_reply": {"id": "yes", "title": "Yes"}}},
             {"type": "reply", "id": "yes", "text": "Yes"},
         ),
         (
@@ -274,8 +275,9 @@ def _inbound_body(message: dict) -> bytes:
             {"type": "reply", "payload": "reschedule-42", "text": "Reschedule"},
         ),
         (
-            {"type": "unsupported", "errors": [{"code": 131051, "title": "Message type unknown",
-                                                  "error_data": {"details": "Message type is not currently supported"}}]},
+            {"type": "unsupported", "errors": [
+                {"code": 131051, "title": "Message type unknown",
+                 "error_data": {"details": "Message type is not currently supported"}}]},
             {"type": "unsupported", "providerType": "unsupported", "errorCode": "131051",
              "errorText": "Message type is not currently supported"},
         ),
