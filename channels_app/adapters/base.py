@@ -40,6 +40,7 @@ class ProviderAccount:
     sender: str = ""
     display_name: str = ""
     test_mode: bool = False
+    viber_kind: str = "bot"  # Viber only: "bot" (Bot API) or "business" (Business Messages)
 
 
 @dataclass(frozen=True)

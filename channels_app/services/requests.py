@@ -24,6 +24,7 @@ from accounts_app.models import Customer, TrafficAccount
 from channels_app.adapters.base import Channel
 from channels_app.capabilities import can_reach
 from channels_app.content import normalise_destination, sms_encoding_and_segments, validate_content
+from channels_app.content.viber_kinds import viber_kind_check
 from channels_app.services.templates import template_check
 from channels_app.status import FAILOVER_WANTED
 from gateway.problems import ProblemException
@@ -190,6 +191,8 @@ def send_plan(*, customer: Customer, payload: Mapping[str, Any]) -> SendPlan:
             content = validate_content(account.channel, raw)
             if account.channel == Channel.WHATSAPP:
                 template_check(account=account, content=content)
+            if account.channel == Channel.VIBER:
+                viber_kind_check(account.viber_kind, content)
         except exceptions.ValidationError as exc:
             errors[key] = exc.detail
             continue
@@ -217,8 +220,8 @@ def send_plan(*, customer: Customer, payload: Mapping[str, Any]) -> SendPlan:
     return SendPlan(hops=hops, failover=failover[1] if failover else None)
 
 
-def destination_for(channel: str, value: Any, path: str = "destination") -> str:
+def destination_for(account: TrafficAccount, value: Any, path: str = "destination") -> str:
     try:
-        return normalise_destination(channel, value)
+        return normalise_destination(account.channel, value, viber_kind=account.viber_kind)
     except exceptions.ValidationError as exc:
         raise exceptions.ValidationError({path: exc.detail}) from exc

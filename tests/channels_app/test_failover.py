@@ -22,7 +22,7 @@ WHATSAPP = {"type": "regular", "regular": {"type": "text", "text": "hi"}}
 
 
 def _chain(client, accounts, *, timeout=20, wanted="Delivered", destinations=None):
-    content = {"whatsapp": WHATSAPP, "sms": {"text": "hi"}, "viber": {"type": "regular", "text": "hi"}}
+    content = {"whatsapp": WHATSAPP, "sms": {"text": "hi"}, "viber": {"type": "session", "text": "hi"}}
     channels = {a.channel for a in accounts}
     body = {
         **{k: v for k, v in content.items() if k in channels},
@@ -147,7 +147,7 @@ def test_a_failed_first_hop_triggers_the_second_at_once(auth_client, accounts):
 def test_three_hop_chain_walks_hop_by_hop(auth_client):
     accounts = [
         TrafficAccountFactory(customer=auth_client.customer, channel="whatsapp"),
-        TrafficAccountFactory(customer=auth_client.customer, channel="viber"),
+        TrafficAccountFactory(customer=auth_client.customer, channel="viber", viber_kind="business"),
         TrafficAccountFactory(customer=auth_client.customer, channel="sms"),
     ]
     first, second, third = _chain(auth_client, accounts, timeout=30)
