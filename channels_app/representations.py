@@ -68,6 +68,7 @@ def message_detail_json(message: Message, hops: list[Message]) -> dict[str, Any]
             "readAt": iso(message.read_at),
             "failedAt": iso(message.failed_at),
             "billing": message.billing or None,
+            "test": message.is_test,
             "history": [
                 {
                     "status": e.status,

@@ -54,6 +54,8 @@ class FailoverSpec:
 class SendPlan:
     hops: list[Hop]
     failover: FailoverSpec | None
+    # Mitto's per-request ``"test": true``, for every channel: nothing reaches the provider.
+    test: bool = False
 
 
 def channel_objects(payload: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
@@ -153,6 +155,13 @@ def _check_reachable(accounts: list[TrafficAccount], wanted: str, chain_ids: lis
             )
 
 
+def _test_flag(payload: Mapping[str, Any]) -> bool:
+    value = payload.get("test", False)
+    if not isinstance(value, bool):
+        raise exceptions.ValidationError({"test": ["Must be true or false."]})
+    return value
+
+
 def send_plan(*, customer: Customer, payload: Mapping[str, Any]) -> SendPlan:
     """Resolve the accounts and validate the content of a send or sendbulk request."""
     if not isinstance(payload, Mapping):
@@ -217,7 +226,7 @@ def send_plan(*, customer: Customer, payload: Mapping[str, Any]) -> SendPlan:
             ]
     if errors:
         raise exceptions.ValidationError(errors)
-    return SendPlan(hops=hops, failover=failover[1] if failover else None)
+    return SendPlan(hops=hops, failover=failover[1] if failover else None, test=_test_flag(payload))
 
 
 def destination_for(account: TrafficAccount, value: Any, path: str = "destination") -> str:

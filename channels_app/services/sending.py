@@ -66,6 +66,7 @@ def _new_hop(
         bulk_id=bulk_id,
         sms_encoding=hop.sms_encoding,
         sms_segments=hop.sms_segments,
+        is_test=plan.test or hop.account.test_mode,
         failover_chain_id=chain_id,
         failover_position=index if chain_id else None,
         failover_wanted_status=failover.wanted_status if failover else "",
