@@ -71,7 +71,7 @@ class TrafficAccountForm(forms.ModelForm, _CredentialInputs):
         model = TrafficAccount
         fields = [
             "customer", "name", "channel", "is_active", "test_mode", "sender", "display_name",
-            "phone_number", "base_url", "throughput_per_second",
+            "phone_number", "base_url", "throughput_per_second", "viber_kind",
         ]
 
     def clean(self) -> dict[str, Any]:
@@ -118,7 +118,7 @@ class TrafficAccountAdmin(admin.ModelAdmin):
         return [
             (None, {"fields": ["id", "customer", "name", "channel", "is_active", "test_mode"]}),
             ("Sender identity", {"fields": ["sender", "display_name", "phone_number"]}),
-            ("Provider", {"fields": ["base_url", "throughput_per_second", "credentials_set"]}),
+            ("Provider", {"fields": ["base_url", "throughput_per_second", "viber_kind", "credentials_set"]}),
             ("Credentials (write-only)", {"fields": credential_fields}),
             ("Timestamps", {"fields": ["created_at", "updated_at"]}),
         ]

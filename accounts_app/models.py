@@ -92,7 +92,8 @@ class Customer(AbstractBaseUser, PermissionsMixin):
 CHANNEL_CREDENTIAL_KEYS: dict[str, tuple[str, ...]] = {
     Channel.SMS: ("api_key",),
     Channel.WHATSAPP: ("access_token", "phone_number_id", "waba_id", "app_secret", "verify_token"),
-    Channel.VIBER: ("auth_token",),
+    # auth_token: a bot's (Bot API); api_key and callback_token: a Business Messages account's.
+    Channel.VIBER: ("auth_token", "api_key", "callback_token"),
     Channel.GBM: ("service_account_json", "access_token", "client_token"),
     Channel.TELEGRAM: ("bot_token", "secret_token"),
 }
@@ -103,6 +104,14 @@ CHANNEL_CHOICES = [
     (Channel.VIBER, "Viber"),
     (Channel.GBM, "Google Business Messages"),
     (Channel.TELEGRAM, "Telegram"),
+]
+
+
+VIBER_BOT = "bot"
+VIBER_BUSINESS = "business"
+VIBER_KIND_CHOICES = [
+    (VIBER_BOT, "Viber bot (REST Bot API: Viber user ids)"),
+    (VIBER_BUSINESS, "Viber Business Messages (phone numbers)"),
 ]
 
 
@@ -126,6 +135,12 @@ class TrafficAccount(models.Model):
         null=True, blank=True, help_text="Messages per second across all workers; empty is unlimited."
     )
     test_mode = models.BooleanField(default=False)
+    # Only for Viber: a bot addresses the Viber user ids its own webhook learned, a Business
+    # Messages sender addresses phone numbers. Different wire formats, addresses and rules.
+    viber_kind = models.CharField(
+        max_length=8, choices=VIBER_KIND_CHOICES, default=VIBER_BOT,
+        help_text="Viber only: bot (Viber user ids) or business (phone numbers).",
+    )
     is_active = models.BooleanField(default=True)
     # Signed into every Mitto callback token of this account; bumping it (manage.py
     # revoke_callback_tokens) invalidates every outstanding DLR and two-way SMS URL at once.
@@ -177,4 +192,5 @@ class TrafficAccount(models.Model):
             sender=self.sender,
             display_name=self.display_name or self.name,
             test_mode=self.test_mode,
+            viber_kind=self.viber_kind,
         )

@@ -77,6 +77,12 @@ class Message(models.Model):
     error_text = models.TextField(blank=True, default="")
     sms_encoding = models.CharField(max_length=8, blank=True, default="")
     sms_segments = models.PositiveSmallIntegerField(null=True, blank=True)
+    # What the provider's reports said the message cost and which network took it
+    # (``{"price": "6.00", "network": "26201"}``), so a team can add up what a campaign cost.
+    billing = models.JSONField(null=True, blank=True)
+    # Accepted with ``"test": true`` (or by a traffic account in test mode): dispatch simulates
+    # the provider instead of calling it (``channels_app.services.test_mode``).
+    is_test = models.BooleanField(default=False)
 
     # Failover chain: every hop points at the chain's first message; position orders the hops.
     failover_chain = models.ForeignKey(

@@ -67,6 +67,8 @@ def message_detail_json(message: Message, hops: list[Message]) -> dict[str, Any]
             "deliveredAt": iso(message.delivered_at),
             "readAt": iso(message.read_at),
             "failedAt": iso(message.failed_at),
+            "billing": message.billing or None,
+            "test": message.is_test,
             "history": [
                 {
                     "status": e.status,

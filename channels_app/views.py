@@ -42,11 +42,11 @@ SEND_EXAMPLES = [
         },
     ),
     OpenApiExample(
-        "Viber",
+        "Viber Business Messages (a business traffic account; a bot account takes Viber user ids)",
         value={
             "trafficAccountId": "fea74b75-8b26-4cef-8d79-162ceaef2056",
             "destination": "+385911234567",
-            "viber": {"type": "transactional", "text": "Hi, how can I help you today?"},
+            "viber": {"type": "transactional", "text": "Hi, how can I help you today?", "ttl": 3600},
         },
     ),
     OpenApiExample(
@@ -112,6 +112,9 @@ class SendRequestDoc(serializers.Serializer):
     gbm = _AnyObject(required=False)
     telegram = _AnyObject(required=False)
     failover = _AnyObject(required=False)
+    test = serializers.BooleanField(
+        required=False, help_text="True: the provider is never called; the message goes Sent then Delivered."
+    )
 
 
 class BulkRequestDoc(SendRequestDoc):

@@ -284,7 +284,7 @@ SANDBOX_URL = env.str("SANDBOX_URL", default="http://127.0.0.1:8025").rstrip("/"
 # Base URLs a traffic account may use besides its channel's own (gateway/provider_urls.py); the
 # sandbox is allowed by default only in DEBUG.
 PROVIDER_ALLOWED_BASE_URLS = env.list("PROVIDER_ALLOWED_BASE_URLS", default=[SANDBOX_URL] if DEBUG else [])
-WHATSAPP_GRAPH_VERSION = env.str("WHATSAPP_GRAPH_VERSION", default="v21.0")
+WHATSAPP_GRAPH_VERSION = env.str("WHATSAPP_GRAPH_VERSION", default="v23.0")
 PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=3.05)
 PROVIDER_READ_TIMEOUT = env.float("PROVIDER_READ_TIMEOUT", default=10.0)
 PROVIDER_POOL_SIZE = env.int("PROVIDER_POOL_SIZE", default=64)

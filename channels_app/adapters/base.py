@@ -40,6 +40,7 @@ class ProviderAccount:
     sender: str = ""
     display_name: str = ""
     test_mode: bool = False
+    viber_kind: str = "bot"  # Viber only: "bot" (Bot API) or "business" (Business Messages)
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,9 @@ class StatusEvent:
     error_code: str = ""
     error_text: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict)
+    # What the provider says the message cost and where it went (Mitto's ``~rate~`` and
+    # ``~mcc~~mnc~``), as ``{"price": "6.00", "network": "26201"}``; empty when not reported.
+    billing: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

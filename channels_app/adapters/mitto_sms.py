@@ -37,7 +37,7 @@ from channels_app.adapters.base import (
 from channels_app.adapters.http import call_provider, retry_after_seconds
 from webhooks_app.callback_tokens import TOKEN_QUERY_PARAMETER, verify_callback_token
 
-# DLR status strings are UNVERIFIED beyond the seed's template: accept SMPP states and words.
+# DLR status words: Mitto's own words and SMPP states (DELIVRD, UNDELIV, ...), any case.
 _DLR_STATUSES: dict[str, str] = {
     **dict.fromkeys(("delivrd", "delivered"), "Delivered"),
     **dict.fromkeys(
@@ -46,6 +46,11 @@ _DLR_STATUSES: dict[str, str] = {
     ),
     **dict.fromkeys(("acceptd", "enroute", "buffered", "sent", "accepted"), "Sent"),
 }
+
+# Report template fields for what a message cost and the network that took it (lower case).
+_PRICE_FIELDS = ("price", "rate", "cost")
+_NETWORK_FIELDS = ("mccmnc", "mcc_mnc", "network")
+_BILLING_VALUE_MAX = 32
 
 # responseCode 1 is Mitto's internal error; 2-8 (and anything unknown) refuse this message.
 _RETRYABLE_RESPONSE_CODES = frozenset({"1"})
@@ -201,21 +206,26 @@ class MittoSmsAdapter(ChannelAdapter):
         """The report of a request whose token ``verify_dlr`` has already turned into ``message_id``
         (the DLR view verifies before it loads anything; verifying twice cost 8 % of its CPU)."""
         payload = _callback_payload(request.body, request.header("content-type"), request.query)
-        status = _DLR_STATUSES.get(str(payload.get("status", "")).strip().lower())
+        # The account's report template names the fields ("Id", "MccMnc", "Price" in Mitto's
+        # own examples, "messageId" in the ChatApps guide): read them case-insensitively.
+        fields = {str(key).lower(): value for key, value in payload.items()}
+        status_word = str(fields.get("status", "")).strip()
+        status = _DLR_STATUSES.get(status_word.lower())
         if status is None:
             return []
-        error_code = _first(payload, ("errorcode", "errorCode", "error_code", "err"))
+        error_code = _first(fields, ("errorcode", "error_code", "err"))
         if error_code.strip("0") == "":
             error_code = ""  # SMPP reports "000" for "no error"
         return [
             StatusEvent(
                 status=status,
-                provider_message_id=_first(payload, ("messageId", "msgid", "id")),
+                provider_message_id=_first(fields, ("messageid", "msgid", "id")),
                 message_id=message_id,
-                occurred_at=_parse_timestamp(_first(payload, ("timestamp", "donedate", "doneDate"))),
+                occurred_at=_parse_timestamp(_first(fields, ("timestamp", "donedate"))),
                 error_code=error_code,
-                error_text=str(payload.get("status", "")) if status == "Failed" else "",
+                error_text=status_word if status == "Failed" else "",
                 raw=payload,
+                billing=_billing(fields),
             )
         ]
 
@@ -250,6 +260,26 @@ class MittoSmsAdapter(ChannelAdapter):
                 raw=payload,
             )
         ]
+
+
+def canonical_message_id(value: str) -> str:
+    """Mitto writes the same id with and without dashes (``715118ef01aa...`` from ``/sms``,
+    ``b47e7d4a-39d1-...`` from ``/smsbulk``): compare ids in one spelling."""
+    return value.replace("-", "").strip().lower()
+
+
+def _billing(fields: Mapping[str, Any]) -> dict[str, str]:
+    """Price (``~rate~``) and network (``~mcc~~mnc~``, or the two apart) when the template has them."""
+    billing: dict[str, str] = {}
+    price = _first(fields, _PRICE_FIELDS)
+    if price and not price.startswith("~"):  # an unexpanded placeholder says nothing
+        billing["price"] = price[:_BILLING_VALUE_MAX]
+    network = _first(fields, _NETWORK_FIELDS)
+    if not network and fields.get("mcc") not in (None, ""):
+        network = f"{fields['mcc']}{fields.get('mnc') or ''}"
+    if network and not network.startswith("~"):
+        billing["network"] = network[:_BILLING_VALUE_MAX]
+    return billing
 
 
 def _subject_uuid(subject: str) -> UUID:

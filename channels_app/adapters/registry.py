@@ -7,6 +7,7 @@ from channels_app.adapters.gbm import GbmAdapter
 from channels_app.adapters.mitto_sms import MittoSmsAdapter
 from channels_app.adapters.telegram import TelegramAdapter
 from channels_app.adapters.viber import ViberAdapter
+from channels_app.adapters.viber_business import ViberBusinessAdapter
 from channels_app.adapters.whatsapp import WhatsAppAdapter
 
 ADAPTERS: dict[str, type[ChannelAdapter]] = {
@@ -19,4 +20,6 @@ ADAPTERS: dict[str, type[ChannelAdapter]] = {
 
 
 def adapter_for(account: ProviderAccount) -> ChannelAdapter:
+    if account.channel == Channel.VIBER and account.viber_kind == "business":
+        return ViberBusinessAdapter(account)
     return ADAPTERS[account.channel](account)

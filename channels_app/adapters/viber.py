@@ -1,19 +1,22 @@
 """Viber REST Bot API: sending, webhook management and callbacks.
 
-The seed's Viber content is written for Viber *Business Messages* (phone-number based, partner
-only, no public specification), but the publicly specified wire contract is the Bot API, so that
-is what this adapter speaks (provider-contracts.md §3). Two consequences:
+A Viber traffic account is a bot (this adapter) or a Business Messages sender
+(``viber_business``); ``TrafficAccount.viber_kind`` says which. A bot's ``receiver`` is the id
+Viber gave the user for this bot, never a phone number: the API refuses phone numbers for bot
+accounts when a message is accepted (Viber would answer status 5, receiverNotRegistered).
 
-* ``type`` (session / promotional / transactional / regular) and ``ttl`` are Business Messages
-  billing and expiry settings with no Bot API field. They are validated and stored by the API
-  layer but never put into the provider body: Viber would reject unknown fields as bad data.
+* ``type``: a bot account takes ``regular`` and ``session`` (its 1-on-1 chat is a session);
+  ``transactional``/``promotional`` and ``ttl`` are Business Messages settings with no Bot API
+  field, so the API refuses them for bot accounts rather than dropping them.
 * ``button{caption, action}`` becomes a one-button keyboard (ActionType ``open-url``) and not a
   ``rich_media`` card. A rich-media card lays the text out in fixed grid cells, so a
-  Business-Messages text of up to 1000 characters would be cut off, and it needs a newer client
+  text of up to 1000 characters would be cut off, and it needs a newer client
   (``min_api_version``) plus ``alt_text`` for older ones. A keyboard keeps the text and picture
   messages untouched, works on every client, and Viber replaces it with the next message's
   keyboard (or none), so it stays tied to this message. A customer keyboard sent together with
   a button keeps its own buttons and gets the CTA appended.
+* A keyboard alone goes out as the official SDKs' ``KeyboardMessage``: the keyboard, tracking
+  data and ``min_api_version`` without a message ``type`` (a keyboard is not a message type).
 
 Viber answers HTTP 200 even for refusals; the verdict is the ``status`` field of the body.
 """

@@ -39,10 +39,13 @@ from channels_app.adapters.base import (
 )
 from channels_app.adapters.http import call_provider, retry_after_seconds
 
-DEFAULT_GRAPH_VERSION = "v21.0"
+DEFAULT_GRAPH_VERSION = "v23.0"
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 _SIGNATURE_PREFIX = "sha256="
 _MAX_TEMPLATE_PAGES = 100
+# Bounds on what an inbound message may add to the stored content.
+_FLOW_RESPONSE_MAX = 16_000
+_ORDER_ITEMS_MAX = 100
 
 # Error codes per provider-contracts.md §2.
 _THROTTLING_CODES = frozenset({4, 80007, 130429, 131056, 133016})
@@ -167,6 +170,15 @@ def _header_parameter(value: Any) -> dict[str, Any]:
     return {"type": "text", "text": str(value)}
 
 
+def _button_component(button: Mapping[str, Any]) -> dict[str, Any]:
+    """A quick-reply payload or a dynamic URL's suffix, for the template's button at ``index``."""
+    if button.get("type") == "quickReply":
+        sub_type, parameter = "quick_reply", {"type": "payload", "payload": str(button.get("payload", ""))}
+    else:
+        sub_type, parameter = "url", {"type": "text", "text": str(button.get("text", ""))}
+    return {"type": "button", "sub_type": sub_type, "index": str(button.get("index", 0)), "parameters": [parameter]}
+
+
 def _template_object(template: Mapping[str, Any]) -> dict[str, Any]:
     components: list[dict[str, Any]] = []
     if template.get("headerParameters"):
@@ -175,6 +187,8 @@ def _template_object(template: Mapping[str, Any]) -> dict[str, Any]:
         )
     if template.get("parameters"):
         components.append({"type": "body", "parameters": _text_parameters(template["parameters"])})
+    for button in template.get("buttons") or []:
+        components.append(_button_component(button))
     body: dict[str, Any] = {
         "name": template.get("name", ""),
         "language": {"code": template.get("language", "")},
@@ -262,7 +276,7 @@ def _inbound_content(message: Mapping[str, Any]) -> dict[str, Any] | None:
     kind = message.get("type")
     body = message.get(kind) if isinstance(kind, str) else None
     if not isinstance(body, Mapping):
-        return None
+        return _unsupported_content(message) if kind else None
     if kind == "text":
         return {"type": "text", "text": body.get("body", "")}
     if kind in _MEDIA_TYPES:
@@ -286,22 +300,90 @@ def _inbound_content(message: Mapping[str, Any]) -> dict[str, Any] | None:
             }
         )
     if kind == "interactive":
-        reply = body.get(str(body.get("type")))
-        if body.get("type") in ("button_reply", "list_reply") and isinstance(reply, Mapping):
-            return _compact(
-                {
-                    "type": "reply",
-                    "id": reply.get("id"),
-                    "text": reply.get("title"),
-                    "description": reply.get("description"),
-                }
-            )
-        return None
+        return _interactive_content(body)
     if kind == "button":
         return {"type": "reply", "payload": body.get("payload", ""), "text": body.get("text", "")}
     if kind == "reaction":
         return {"type": "reaction", "messageId": body.get("message_id", ""), "emoji": body.get("emoji", "")}
-    return None
+    if kind == "order":
+        return _order_content(body)
+    if kind == "system":
+        return _compact(
+            {
+                "type": "system",
+                "systemType": body.get("type"),
+                "text": body.get("body"),
+                "newWaId": body.get("wa_id") or body.get("new_wa_id"),
+            }
+        )
+    return _unsupported_content(message)
+
+
+def _unsupported_content(message: Mapping[str, Any]) -> dict[str, Any]:
+    """A message the Cloud API could not hand over (``unsupported``, or a type newer than this
+    adapter) still reaches the agent, with the type and Meta's reason, instead of vanishing."""
+    body = message.get("unsupported") if isinstance(message.get("unsupported"), Mapping) else {}
+    errors = message.get("errors") if isinstance(message.get("errors"), list) else []
+    first = errors[0] if errors and isinstance(errors[0], Mapping) else {}
+    reason = first.get("title") or first.get("message")
+    return _compact(
+        {
+            "type": "unsupported",
+            "providerType": body.get("type") or str(message.get("type") or ""),
+            "errorCode": str(first["code"]) if first.get("code") is not None else None,
+            "errorText": _error_details(first) or reason,
+        }
+    )
+
+
+def _interactive_content(body: Mapping[str, Any]) -> dict[str, Any]:
+    kind = str(body.get("type", ""))
+    reply = body.get(kind)
+    if not isinstance(reply, Mapping):
+        return {"type": "unsupported", "providerType": f"interactive.{kind}"}
+    if kind in ("button_reply", "list_reply"):
+        return _compact(
+            {
+                "type": "reply",
+                "id": reply.get("id"),
+                "text": reply.get("title"),
+                "description": reply.get("description"),
+            }
+        )
+    if kind == "nfm_reply":
+        # A WhatsApp Flow's answer: ``response_json`` is a JSON document in a string.
+        raw = str(reply.get("response_json") or "{}")
+        try:
+            response = json.loads(raw) if len(raw) <= _FLOW_RESPONSE_MAX else {"truncated": raw[:_FLOW_RESPONSE_MAX]}
+        except ValueError:
+            response = {"unparsed": raw}
+        return _compact(
+            {"type": "flowReply", "name": reply.get("name"), "text": reply.get("body"), "response": response}
+        )
+    return {"type": "unsupported", "providerType": f"interactive.{kind}"}
+
+
+def _order_content(body: Mapping[str, Any]) -> dict[str, Any]:
+    items = body.get("product_items") if isinstance(body.get("product_items"), list) else []
+    return _compact(
+        {
+            "type": "order",
+            "catalogId": body.get("catalog_id"),
+            "text": body.get("text"),
+            "items": [
+                _compact(
+                    {
+                        "productRetailerId": item.get("product_retailer_id"),
+                        "quantity": item.get("quantity"),
+                        "itemPrice": item.get("item_price"),
+                        "currency": item.get("currency"),
+                    }
+                )
+                for item in items[:_ORDER_ITEMS_MAX]
+                if isinstance(item, Mapping)
+            ],
+        }
+    )
 
 
 def _contacts_content(message: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -7,8 +7,9 @@ One canonical form per recipient matters beyond validation: conversations are fo
   numbers without "+" ("380981111111"), so such input is read as international; a leading "00"
   (the international call prefix) is read the same way. There is no default region: a national
   number ("0981111111") is refused rather than guessed.
-- viber: a phone number (normalised as above) when it is a valid one, otherwise a Viber user id
-  (1-64 characters of the base64 alphabet, which is what the Bot API's ids are made of).
+- viber: for a bot account a Viber user id (1-64 characters of the base64 alphabet, which is
+  what the Bot API's ids are made of) and never a phone number; for a Business Messages account
+  a phone number (normalised as above).
 - telegram: an integer chat id (negative for groups and channels, within 64 bits) or
   ``@channelusername`` (5-32 of ``[A-Za-z0-9_]``).
 - gbm: a conversation id (1-128 of ``[A-Za-z0-9_-]``).
@@ -232,6 +233,31 @@ def _viber(text: str) -> str:
     raise _invalid("Enter a valid phone number in international format or a Viber user id.")
 
 
+VIBER_BOT_PHONE_ERROR = (
+    "This Viber traffic account is a bot: it addresses the Viber user ids its webhook reports, "
+    "never phone numbers. Send to phone numbers through a Viber Business Messages traffic account."
+)
+
+
+def _viber_bot(text: str) -> str:
+    """A bot's receiver is the user id Viber gave the bot (Bot API); Viber refuses a number."""
+    if phone_to_e164(text) is not None:
+        raise _invalid(VIBER_BOT_PHONE_ERROR)
+    if VIBER_USER_ID.fullmatch(text):
+        return text
+    raise _invalid("Enter the Viber user id of a user of this bot.")
+
+
+def _viber_business(text: str) -> str:
+    normalised = phone_to_e164(text)
+    if normalised is None:
+        raise _invalid("Viber Business Messages address phone numbers: " + PHONE_ERROR)
+    return normalised
+
+
+_VIBER_KINDS = {"bot": _viber_bot, "business": _viber_business}
+
+
 def _telegram(text: str) -> str:
     if TELEGRAM_CHAT_ID.fullmatch(text) and abs(int(text)) < 2**63:
         return text
@@ -255,13 +281,17 @@ _NORMALISERS = {
 }
 
 
-def normalise_destination(channel: str, value: object) -> str:
+def normalise_destination(channel: str, value: object, *, viber_kind: str | None = None) -> str:
     """The canonical destination for ``channel``; ValidationError (a one-message list) if invalid.
 
-    An unknown ``channel`` is a programming error, not bad input, hence ValueError.
+    ``viber_kind`` ("bot" or "business") narrows Viber to what that kind of account addresses;
+    without it either form is read. An unknown ``channel`` is a programming error, not bad
+    input, hence ValueError.
     """
     try:
         normalise = _NORMALISERS[channel]
     except KeyError:
         raise ValueError(f"Unknown channel {channel!r}") from None
+    if channel == Channel.VIBER and viber_kind is not None:
+        normalise = _VIBER_KINDS[viber_kind]
     return normalise(_as_text(value))

@@ -15,9 +15,11 @@ from rest_framework.exceptions import ValidationError
 from channels_app.content.common import MessageTextField, StrictSerializer
 from channels_app.content.sms_encoding import sms_encoding_and_segments
 
-# Ten parts (1530 GSM-7 characters or 670 UCS-2 units) is where handsets and operators stop
-# reassembling reliably and where a runaway text starts costing real money.
-MAX_SEGMENTS = 10
+# Mitto concatenates long texts itself with a User Data Header of 6 octets (the "7 characters"
+# each part loses to the UDH in Mitto's long-SMS guide: 153 GSM-7 / 67 UCS-2 per part). That
+# header counts the parts in one octet, so 255 parts is the most Mitto can send as one message:
+# 39,015 GSM-7 characters or 17,085 UCS-2 units.
+MAX_SEGMENTS = 255
 
 NUMERIC_SENDER = re.compile(r"\+?[0-9]{1,16}")
 # Letters, digits, space and the punctuation operators accept in alphanumeric originators.

@@ -62,6 +62,33 @@ class WhatsAppRegularSerializer(StrictSerializer):
         return attrs
 
 
+# Meta's limits: at most 10 buttons per template, a quick-reply payload of up to 256 characters.
+MAX_TEMPLATE_BUTTONS = 10
+MAX_BUTTON_PAYLOAD = 256
+MAX_URL_SUFFIX = 2000
+
+
+class WhatsAppTemplateButtonSerializer(StrictSerializer):
+    """A value for one of the template's buttons: the payload a quick-reply button sends back,
+    or the suffix that completes a dynamic URL button's ``{{1}}``."""
+
+    index = serializers.IntegerField(min_value=0, max_value=MAX_TEMPLATE_BUTTONS - 1)
+    type = EnumField(("quickReply", "url"))
+    payload = serializers.CharField(required=False, max_length=MAX_BUTTON_PAYLOAD)
+    text = serializers.CharField(required=False, max_length=MAX_URL_SUFFIX)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        wanted, other = ("payload", "text") if attrs["type"] == "quickReply" else ("text", "payload")
+        errors: dict[str, list[str]] = {}
+        if wanted not in attrs:
+            errors[wanted] = [f"Required for a {attrs['type']} button."]
+        if other in attrs:
+            errors[other] = [f"Not allowed for a {attrs['type']} button."]
+        if errors:
+            raise ValidationError(errors)
+        return attrs
+
+
 class WhatsAppTemplateSerializer(StrictSerializer):
     name = serializers.RegexField(
         TEMPLATE_NAME,
@@ -73,6 +100,15 @@ class WhatsAppTemplateSerializer(StrictSerializer):
     )
     parameters = IndexedListField(child=MessageTextField(max_length=1024), required=False)
     headerParameters = IndexedListField(child=MessageTextField(max_length=1024), required=False)
+    buttons = serializers.ListField(
+        child=WhatsAppTemplateButtonSerializer(), required=False, max_length=MAX_TEMPLATE_BUTTONS
+    )
+
+    def validate_buttons(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        indexes = [button["index"] for button in value]
+        if len(set(indexes)) != len(indexes):
+            raise ValidationError("Each button index may be given once.")
+        return value
 
 
 class WhatsAppContentSerializer(StrictSerializer):

@@ -86,6 +86,8 @@ class SandboxApp:
             return self.providers["sms"].handle(request, segments)
         if head == "pa":
             return self.providers["viber"].handle(request, segments)
+        if head == "viber":
+            return self.providers["viber_business"].handle(request, segments)
         if head == "token" or (head == "v1" and len(segments) > 1 and segments[1] == "conversations"):
             return self.providers["gbm"].handle(request, segments)
         if head.startswith("bot"):

@@ -50,6 +50,7 @@ from channels_app.services.dispatch_queue import DISPATCH_QUEUE
 from channels_app.services.dispatch_recheck import SendGuard
 from channels_app.services.row_insert import insert_together
 from channels_app.services.row_models import message_and_account_columns, message_with_account
+from channels_app.services.test_mode import is_simulated, simulated_reports_apply, simulated_send
 from channels_app.services.transitions import message_transition, messages_mark_sent
 from channels_app.services.worker_heartbeat import Heartbeat, current_heartbeat
 from channels_app.status import Status
@@ -222,6 +223,7 @@ class Outcome:
     started: datetime
     result: SendResult | None = None
     error: SendError | None = None
+    simulated: bool = False  # test mode: no provider was called
 
 
 def message_send_once(message: Message) -> Outcome:
@@ -231,6 +233,8 @@ def message_send_once(message: Message) -> Outcome:
         id=message.id, destination=message.destination, content=message.content, callback_url=_callback_url(message)
     )
     started = timezone.now()
+    if is_simulated(message):
+        return Outcome(message=message, started=started, result=simulated_send(message), simulated=True)
     try:
         adapter = adapter_for(message.traffic_account.provider_account())
         result = adapter.send(outbound)
@@ -265,6 +269,7 @@ def outcomes_record(outcomes: list[Outcome]) -> None:
         messages_mark_sent(
             accepted=[(o.message, o.result.provider_message_id, o.started) for o in outcomes if o.result is not None]
         )
+        simulated_reports_apply([o.message for o in outcomes if o.simulated])
         for outcome in outcomes:
             if outcome.error is not None:
                 _on_failure(outcome.message, outcome.error)

@@ -146,18 +146,27 @@ def report_apply(*, account: TrafficAccount, event: StatusEvent, reported: Messa
             event.status, event.message_id, event.provider_message_id, account.id,
         )
         return False
+    detail: dict[str, Any] = {"raw": raw_detail(event.raw)}
+    if event.provider_message_id:
+        detail["providerMessageId"] = event.provider_message_id
     if message.provider_message_id and event.provider_message_id and (
         event.provider_message_id != message.provider_message_id
     ):
         # An earlier attempt that timed out may have been sent after all: its reports name our
-        # id and that attempt's provider id. The user did get the message, so it still counts.
+        # id and that attempt's provider id. The user did get the message, so it still counts,
+        # and the history says which provider id the report named.
         logger.warning(
             "report for message %s names provider id %r, stored %r",
             message.id, event.provider_message_id, message.provider_message_id,
         )
-    detail: dict[str, Any] = {"raw": raw_detail(event.raw)}
-    if event.provider_message_id:
-        detail["providerMessageId"] = event.provider_message_id
+        detail["providerMessageIdMismatch"] = {
+            "reported": event.provider_message_id[:_PROVIDER_ID_MAX],
+            "stored": message.provider_message_id,
+        }
+    extra: dict[str, Any] = {}
+    if event.billing:
+        extra["billing"] = {**(message.billing or {}), **event.billing}
+        detail["billing"] = dict(event.billing)
     moved = message_transition(
         message=message,
         status=event.status,
@@ -166,6 +175,7 @@ def report_apply(*, account: TrafficAccount, event: StatusEvent, reported: Messa
         error_code=event.error_code,
         error_text=event.error_text,
         detail=detail,
+        extra_fields=extra,
     )
     if moved:
         _observe_report(message, event.status)

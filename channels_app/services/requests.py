@@ -22,7 +22,9 @@ from rest_framework import exceptions, status
 from accounts_app.cache import traffic_accounts_of
 from accounts_app.models import Customer, TrafficAccount
 from channels_app.adapters.base import Channel
+from channels_app.capabilities import can_reach
 from channels_app.content import normalise_destination, sms_encoding_and_segments, validate_content
+from channels_app.content.viber_kinds import viber_kind_check
 from channels_app.services.templates import template_check
 from channels_app.status import FAILOVER_WANTED
 from gateway.problems import ProblemException
@@ -52,6 +54,8 @@ class FailoverSpec:
 class SendPlan:
     hops: list[Hop]
     failover: FailoverSpec | None
+    # Mitto's per-request ``"test": true``, for every channel: nothing reaches the provider.
+    test: bool = False
 
 
 def channel_objects(payload: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
@@ -128,6 +132,36 @@ def _accounts(customer: Customer, ids: list[UUID]) -> list[TrafficAccount]:
     return [found[i] for i in ids]
 
 
+def _hop_path(account: TrafficAccount, chain_ids: list[UUID]) -> str:
+    if account.id in chain_ids:
+        return f"failover.timeoutFailover.trafficAccounts[{chain_ids.index(account.id)}]"
+    return "trafficAccountId"
+
+
+def _check_reachable(accounts: list[TrafficAccount], wanted: str, chain_ids: list[UUID]) -> None:
+    """Refuse a chain in which a hop that hands over to a next one waits for a status its channel
+    never reports: it could only ever time out. The last hop waits for nothing."""
+    for index, account in enumerate(accounts[:-1]):
+        if not can_reach(account.channel, wanted):
+            path = _hop_path(account, chain_ids)
+            raise ProblemException(
+                status_code=status.HTTP_400_BAD_REQUEST,
+                problem_type="failover-status-unreachable",
+                detail=(
+                    f"Hop {index + 1} ({path}, traffic account {account.id}) waits for {wanted}, "
+                    f"which {account.channel} never reports: the chain would always time out there."
+                ),
+                extra={"hop": index + 1, "trafficAccountId": str(account.id), "path": path},
+            )
+
+
+def _test_flag(payload: Mapping[str, Any]) -> bool:
+    value = payload.get("test", False)
+    if not isinstance(value, bool):
+        raise exceptions.ValidationError({"test": ["Must be true or false."]})
+    return value
+
+
 def send_plan(*, customer: Customer, payload: Mapping[str, Any]) -> SendPlan:
     """Resolve the accounts and validate the content of a send or sendbulk request."""
     if not isinstance(payload, Mapping):
@@ -142,6 +176,8 @@ def send_plan(*, customer: Customer, payload: Mapping[str, Any]) -> SendPlan:
     if not ids:
         raise exceptions.ValidationError({"trafficAccountId": ["This field is required."]})
     accounts = _accounts(customer, ids)
+    if failover is not None:
+        _check_reachable(accounts, failover[1].wanted_status, failover[0])
     objects = channel_objects(payload)
     hops: list[Hop] = []
     errors: dict[str, Any] = {}
@@ -164,10 +200,18 @@ def send_plan(*, customer: Customer, payload: Mapping[str, Any]) -> SendPlan:
             content = validate_content(account.channel, raw)
             if account.channel == Channel.WHATSAPP:
                 template_check(account=account, content=content)
+            if account.channel == Channel.VIBER:
+                viber_kind_check(account.viber_kind, content)
         except exceptions.ValidationError as exc:
             errors[key] = exc.detail
             continue
         encoding, segments = "", None
+        if account.channel == Channel.SMS and not content.get("sender") and not account.sender:
+            # Mitto refuses an empty "from" (responseCode 5): say so now, not as a Failed message.
+            errors[key] = {"sender": [
+                f"Required: traffic account {account.id} has no default sender."
+            ]}
+            continue
         if account.channel == Channel.SMS:
             encoding, segments = sms_encoding_and_segments(content["text"])
         hops.append(
@@ -182,11 +226,11 @@ def send_plan(*, customer: Customer, payload: Mapping[str, Any]) -> SendPlan:
             ]
     if errors:
         raise exceptions.ValidationError(errors)
-    return SendPlan(hops=hops, failover=failover[1] if failover else None)
+    return SendPlan(hops=hops, failover=failover[1] if failover else None, test=_test_flag(payload))
 
 
-def destination_for(channel: str, value: Any, path: str = "destination") -> str:
+def destination_for(account: TrafficAccount, value: Any, path: str = "destination") -> str:
     try:
-        return normalise_destination(channel, value)
+        return normalise_destination(account.channel, value, viber_kind=account.viber_kind)
     except exceptions.ValidationError as exc:
         raise exceptions.ValidationError({path: exc.detail}) from exc

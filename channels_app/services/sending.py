@@ -72,6 +72,7 @@ def _new_hop(
         bulk_id=bulk_id,
         sms_encoding=hop.sms_encoding,
         sms_segments=hop.sms_segments,
+        is_test=plan.test or hop.account.test_mode,
         failover_chain_id=chain_id,
         failover_position=index if chain_id else None,
         failover_wanted_status=failover.wanted_status if failover else "",
@@ -129,7 +130,7 @@ def message_send(*, customer: Customer, payload: Mapping[str, Any]) -> Accepted:
     single statement: a plain send costs two round trips inside its transaction.
     """
     plan = send_plan(customer=customer, payload=payload)
-    destinations = [destination_for(hop.account.channel, payload.get("destination")) for hop in plan.hops]
+    destinations = [destination_for(hop.account, payload.get("destination")) for hop in plan.hops]
     now = timezone.now()
     chain_id = uuid.uuid4() if plan.failover else None
     with transaction.atomic():
@@ -184,25 +185,25 @@ def _bulk_destinations(payload: Mapping[str, Any]) -> list[Any]:
 def _bulk_normalised(plan: SendPlan, raw_destinations: list[Any]) -> list[list[str]]:
     """Per hop, every destination in its channel's canonical form (hops on one channel share the
     list). Any invalid one refuses the whole bulk, with the index of each, at most 1,000 listed."""
-    by_channel: dict[str, list[str]] = {}
+    by_channel: dict[tuple[str, str], list[str]] = {}
     errors: dict[str, Any] = {}
     for hop in plan.hops:
-        channel = hop.account.channel
-        if channel in by_channel:
+        key = (hop.account.channel, hop.account.viber_kind)
+        if key in by_channel:
             continue
         normalised = []
         for index, value in enumerate(raw_destinations):
             try:
-                normalised.append(normalise_destination(channel, value))
+                normalised.append(normalise_destination(key[0], value, viber_kind=key[1]))
             except exceptions.ValidationError as exc:
                 errors.setdefault(f"destinations[{index}]", exc.detail)
                 normalised.append("")
-        by_channel[channel] = normalised
+        by_channel[key] = normalised
     if errors:
         bad = len(errors)
         listed = dict(list(errors.items())[:1000])
         raise exceptions.ValidationError(listed if bad <= 1000 else {**listed, "destinations": [f"{bad} are invalid."]})
-    return [by_channel[hop.account.channel] for hop in plan.hops]
+    return [by_channel[(hop.account.channel, hop.account.viber_kind)] for hop in plan.hops]
 
 
 def message_send_bulk(*, customer: Customer, payload: Mapping[str, Any]) -> BulkResult:

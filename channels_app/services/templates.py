@@ -365,5 +365,44 @@ def template_check(*, account: TrafficAccount, content: Mapping[str, Any]) -> No
                 f"Template {name!r} in {language} has {expected} {component_type.lower()} placeholder(s); "
                 f"{count} given."
             ]
+    button_errors = _button_errors(template.components, spec.get("buttons") or [])
+    if button_errors:
+        errors["buttons"] = button_errors
     if errors:
         raise exceptions.ValidationError({"template": errors})
+
+
+# Our button types and the BUTTONS component's types they fill.
+_BUTTON_TYPES = {"quickReply": "QUICK_REPLY", "url": "URL"}
+
+
+def _template_buttons(components: Any) -> list[Mapping[str, Any]]:
+    for component in components if isinstance(components, list) else []:
+        if isinstance(component, Mapping) and str(component.get("type", "")).upper() == "BUTTONS":
+            buttons = component.get("buttons")
+            return [b for b in buttons if isinstance(b, Mapping)] if isinstance(buttons, list) else []
+    return []
+
+
+def _button_errors(components: Any, given: list[Mapping[str, Any]]) -> list[str]:
+    """What Meta would refuse about the button values: an index the template has no button at,
+    a value for a button of another type, a suffix for a URL that takes none, or a dynamic URL
+    button left without its suffix."""
+    buttons = _template_buttons(components)
+    errors: list[str] = []
+    for value in given:
+        index = int(value["index"])
+        if index >= len(buttons):
+            errors.append(f"The template has no button at index {index}.")
+            continue
+        actual = str(buttons[index].get("type", "")).upper()
+        if actual != _BUTTON_TYPES[str(value["type"])]:
+            errors.append(f"Button {index} is a {actual} button, not {value['type']}.")
+        elif actual == "URL" and not PLACEHOLDER.search(str(buttons[index].get("url", ""))):
+            errors.append(f"Button {index} has a fixed URL; it takes no suffix.")
+    filled = {int(value["index"]) for value in given}
+    for index, button in enumerate(buttons):
+        dynamic = str(button.get("type", "")).upper() == "URL" and PLACEHOLDER.search(str(button.get("url", "")))
+        if dynamic and index not in filled:
+            errors.append(f"Button {index} has a dynamic URL: give its suffix as a url button value.")
+    return errors

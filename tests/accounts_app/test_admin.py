@@ -56,6 +56,7 @@ def _form_data(account: TrafficAccount, **overrides) -> dict:
         "phone_number": "",
         "base_url": account.base_url,
         "throughput_per_second": "",
+        "viber_kind": account.viber_kind,
     }
     data.update(overrides)
     return data

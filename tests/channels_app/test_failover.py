@@ -22,7 +22,7 @@ WHATSAPP = {"type": "regular", "regular": {"type": "text", "text": "hi"}}
 
 
 def _chain(client, accounts, *, timeout=20, wanted="Delivered", destinations=None):
-    content = {"whatsapp": WHATSAPP, "sms": {"text": "hi"}, "viber": {"type": "regular", "text": "hi"}}
+    content = {"whatsapp": WHATSAPP, "sms": {"text": "hi"}, "viber": {"type": "session", "text": "hi"}}
     channels = {a.channel for a in accounts}
     body = {
         **{k: v for k, v in content.items() if k in channels},
@@ -147,7 +147,7 @@ def test_a_failed_first_hop_triggers_the_second_at_once(auth_client, accounts):
 def test_three_hop_chain_walks_hop_by_hop(auth_client):
     accounts = [
         TrafficAccountFactory(customer=auth_client.customer, channel="whatsapp"),
-        TrafficAccountFactory(customer=auth_client.customer, channel="viber"),
+        TrafficAccountFactory(customer=auth_client.customer, channel="viber", viber_kind="business"),
         TrafficAccountFactory(customer=auth_client.customer, channel="sms"),
     ]
     first, second, third = _chain(auth_client, accounts, timeout=30)
@@ -295,3 +295,49 @@ def test_the_lag_of_a_fired_deadline_is_observed_and_a_satisfied_one_is_not(auth
     new_count, new_total = observed()
     assert new_count == count + 1  # only the hop that missed its status fired
     assert 3 <= new_total - total < 10
+def _chain_body(accounts, wanted):
+    return {
+        "destination": "1861312834",
+        "telegram": {"text": {"message": "hi"}},
+        "sms": {"text": "hi"},
+        "failover": {
+            "type": "Timeout",
+            "timeoutFailover": {
+                "timeoutInSeconds": 20, "status": wanted, "trafficAccounts": [str(a.id) for a in accounts],
+            },
+        },
+    }
+
+
+@pytest.mark.parametrize("wanted", ["Delivered", "Read"])
+def test_a_hop_waiting_for_a_status_its_channel_never_reports_is_refused(auth_client, wanted):
+    telegram = TrafficAccountFactory(customer=auth_client.customer, channel="telegram")
+    sms = TrafficAccountFactory(customer=auth_client.customer, channel="sms")
+
+    response = auth_client.post("/api/v1/Message/send", _chain_body([telegram, sms], wanted), format="json")
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["type"].endswith("failover-status-unreachable")
+    assert problem["path"] == "failover.timeoutFailover.trafficAccounts[0]"
+    assert problem["trafficAccountId"] == str(telegram.id)
+    assert "telegram never reports" in problem["detail"]
+    assert not Message.objects.filter(traffic_account=telegram).exists()
+
+
+def test_read_on_sms_is_refused_but_delivered_is_not_and_a_last_telegram_hop_is_fine(auth_client):
+    sms = TrafficAccountFactory(customer=auth_client.customer, channel="sms")
+    telegram = TrafficAccountFactory(customer=auth_client.customer, channel="telegram")
+    # Digits only: an international number for SMS and a chat id for Telegram.
+    body = _chain_body([sms, telegram], "Read") | {"destination": "41751231234"}
+
+    refused = auth_client.post("/api/v1/Message/send", body, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["trafficAccountId"] == str(sms.id)
+
+    body["failover"]["timeoutFailover"]["status"] = "Delivered"
+    # Telegram is the last hop: it waits for nothing, so the chain can succeed.
+    accepted = auth_client.post("/api/v1/Message/send", body, format="json")
+    assert accepted.status_code == 200, accepted.json()
+    assert len(accepted.json()) == 2

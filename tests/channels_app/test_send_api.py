@@ -25,7 +25,9 @@ def _seed(name: str) -> dict:
 def test_every_seed_request_is_accepted(auth_client, seed):
     request = json.loads(seed.read_text())
     channel = CHANNEL_OF[seed.stem.split("_")[0]]
-    account = TrafficAccountFactory(customer=auth_client.customer, channel=channel)
+    # The guide's Viber examples to phone numbers are Business Messages; the one to a user id a bot's.
+    kind = "business" if channel == "viber" and str(request["destination"]).startswith("+") else "bot"
+    account = TrafficAccountFactory(customer=auth_client.customer, channel=channel, viber_kind=kind)
     request["trafficAccountId"] = str(account.id)
 
     response = auth_client.post("/api/v1/messages/send", request, format="json")
@@ -234,3 +236,75 @@ def test_failover_send_answers_the_chain_of_ids(auth_client):
     assert first.failover_deadline is not None and second.failover_deadline is None
     assert second.triggered_at is None
     assert first.failover_chain_id == second.failover_chain_id == first.id
+
+
+def test_an_sms_without_a_sender_is_refused_at_accept_when_the_account_has_no_default(auth_client):
+    account = TrafficAccountFactory(customer=auth_client.customer, channel="sms", sender="")
+    body = {"trafficAccountId": str(account.id), "destination": "+41751231234", "sms": {"text": "Hi"}}
+
+    refused = auth_client.post("/api/v1/Message/send", body, format="json")
+
+    assert refused.status_code == 400
+    assert refused["Content-Type"] == "application/problem+json"
+    assert [e["path"] for e in refused.json()["errors"]] == ["sms.sender"]
+    assert not Message.objects.filter(traffic_account=account).exists()
+
+    body["sms"]["sender"] = "DemoBrand"
+    assert auth_client.post("/api/v1/Message/send", body, format="json").status_code == 200
+
+
+def _viber_send(auth_client, account, destination, **viber):
+    body = {"trafficAccountId": str(account.id), "destination": destination,
+            "viber": {"type": "session", "text": "hi"} | viber}
+    return auth_client.post("/api/v1/Message/send", body, format="json")
+
+
+def test_a_viber_bot_refuses_a_phone_number_at_accept(auth_client):
+    bot = TrafficAccountFactory(customer=auth_client.customer, channel="viber")
+
+    refused = _viber_send(auth_client, bot, "+41751231234")
+    bulk = auth_client.post("/api/v1.1/Messages/sendbulk", {
+        "trafficAccountId": str(bot.id), "destinations": ["01234567890A=", "41751231234"],
+        "viber": {"type": "session", "text": "hi"},
+    }, format="json")
+
+    assert refused.status_code == 400
+    assert refused["Content-Type"] == "application/problem+json"
+    (error,) = refused.json()["errors"]
+    assert error["path"] == "destination"
+    assert "bot" in error["message"] and "phone numbers" in error["message"]
+    assert bulk.status_code == 400
+    assert [e["path"] for e in bulk.json()["errors"]] == ["destinations[1]"]
+    assert _viber_send(auth_client, bot, "01234567890A=").status_code == 200
+    assert not Message.objects.filter(traffic_account=bot, destination__startswith="+").exists()
+
+
+@pytest.mark.parametrize(
+    ("fields", "path"),
+    [({"type": "transactional"}, "viber.type"), ({"type": "promotional"}, "viber.type"), ({"ttl": 3600}, "viber.ttl")],
+)
+def test_a_viber_bot_refuses_business_messages_fields_instead_of_dropping_them(auth_client, fields, path):
+    bot = TrafficAccountFactory(customer=auth_client.customer, channel="viber")
+
+    response = _viber_send(auth_client, bot, "01234567890A=", **fields)
+
+    assert response.status_code == 400
+    assert [e["path"] for e in response.json()["errors"]] == [path]
+
+
+@pytest.mark.parametrize(
+    ("destination", "fields", "path"),
+    [
+        ("01234567890A=", {}, "destination"),
+        ("+41751231234", {"type": "regular"}, "viber.type"),
+        ("+41751231234", {"keyboard": {"Type": "keyboard", "Buttons": [{"Text": "Yes"}]}}, "viber.keyboard"),
+    ],
+)
+def test_viber_business_messages_take_phone_numbers_and_their_own_fields(auth_client, destination, fields, path):
+    business = TrafficAccountFactory(customer=auth_client.customer, channel="viber", viber_kind="business")
+
+    response = _viber_send(auth_client, business, destination, **fields)
+
+    assert response.status_code == 400
+    assert [e["path"] for e in response.json()["errors"]] == [path]
+    assert _viber_send(auth_client, business, "+41751231234", type="transactional", ttl=30).status_code == 200

@@ -237,21 +237,29 @@ def _participants(conversation: Conversation) -> list[tuple[str, str, str, str]]
 
 
 def test_new_conversations_get_the_participants_a_single_send_gives_them(auth_client):
-    account = TrafficAccountFactory(customer=auth_client.customer, channel="viber", phone_number="+41790000000")
-    viber = {"viber": {"type": "regular", "text": "hi"}, "trafficAccountId": str(account.id)}
-    auth_client.post("/api/v1/Message/send", viber | {"destination": "+41791234567"}, format="json")
-    auth_client.post("/api/v1/Message/send", viber | {"destination": "AbC+/1="}, format="json")
-
-    response = auth_client.post(
-        "/api/v1.1/Messages/sendbulk", viber | {"destinations": ["+41791234568", "XyZ+/2="]}, format="json"
+    # Phone numbers go through a Business Messages account, Viber user ids through a bot.
+    business = TrafficAccountFactory(
+        customer=auth_client.customer, channel="viber", viber_kind="business", phone_number="+41790000000"
     )
+    bot = TrafficAccountFactory(customer=auth_client.customer, channel="viber", phone_number="+41790000000")
+    to_phones = {"viber": {"type": "session", "text": "hi"}, "trafficAccountId": str(business.id)}
+    to_users = {"viber": {"type": "regular", "text": "hi"}, "trafficAccountId": str(bot.id)}
+    auth_client.post("/api/v1/Message/send", to_phones | {"destination": "+41791234567"}, format="json")
+    auth_client.post("/api/v1/Message/send", to_users | {"destination": "AbC+/1="}, format="json")
 
-    assert response.status_code == 200
-    by_user = {c.user_identifier: c for c in Conversation.objects.filter(traffic_account=account)}
+    responses = [
+        auth_client.post("/api/v1.1/Messages/sendbulk", to_phones | {"destinations": ["+41791234568"]}, format="json"),
+        auth_client.post("/api/v1.1/Messages/sendbulk", to_users | {"destinations": ["XyZ+/2="]}, format="json"),
+    ]
+
+    assert [r.status_code for r in responses] == [200, 200]
+    by_user = {
+        c.user_identifier: c for c in Conversation.objects.filter(traffic_account__in=[business, bot])
+    }
     phone, app_id = _participants(by_user["+41791234567"]), _participants(by_user["AbC+/1="])
     assert _participants(by_user["+41791234568"]) == [phone[0], ("user", "", "+41791234568", "")]
     assert _participants(by_user["XyZ+/2="]) == [app_id[0], ("user", "", "", "XyZ+/2=")]
-    assert phone[0] == app_id[0] == ("agent", account.display_name, "+41790000000", "")
+    assert phone[0] == app_id[0] == ("agent", business.display_name, "+41790000000", "")
 
 
 def test_existing_conversations_are_reused_as_they_are(auth_client):

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 WABA_ID = "waba-1"  # tests.factories' WhatsApp credentials
-VERSION = "v21.0"
+VERSION = "v23.0"
 
 
 def _fixture(name: str) -> Any:
@@ -566,3 +566,69 @@ def test_admin_action_syncs_the_selected_templates_accounts(account, sandbox):
     assert sorted(WhatsAppTemplate.objects.values_list("name", flat=True)) == ["from_meta", "kept"]
     levels = sorted(m.level_tag for m in get_messages(request))
     assert levels == ["error", "success"]
+
+
+# ---- buttons -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def with_buttons(account) -> WhatsAppTemplate:
+    return WhatsAppTemplate.objects.create(
+        traffic_account=account, name="delivery_slot", language="en_US", category="UTILITY", status="APPROVED",
+        components=[
+            {"type": "BODY", "text": "Your parcel arrives tomorrow."},
+            {"type": "BUTTONS", "buttons": [
+                {"type": "QUICK_REPLY", "text": "Reschedule"},
+                {"type": "URL", "text": "Track", "url": "https://track.example.com/{{1}}"},
+            ]},
+        ],
+    )
+
+
+def test_a_template_with_button_values_is_sent_with_metas_button_components(
+    auth_client, account, with_buttons, control
+):
+    from channels_app.models import Message
+    from channels_app.services.dispatch import messages_dispatch
+
+    buttons = [{"index": 0, "type": "quickReply", "payload": "reschedule-42"},
+               {"index": 1, "type": "url", "text": "42?lang=en"}]
+    response = auth_client.post("/api/v1/Message/send", {
+        "trafficAccountId": str(account.id), "destination": "+41751231234",
+        "whatsapp": {
+            "type": "template",
+            "template": {"name": "delivery_slot", "language": "en_US", "buttons": buttons},
+        },
+    }, format="json")
+    assert response.status_code == 200, response.json()
+
+    messages_dispatch([response.json()["messageId"]])
+
+    assert Message.objects.get(id=response.json()["messageId"]).status == "Sent"
+    (sent,) = [r for r in control.requests(channel="whatsapp") if r["path"].endswith("/messages")]
+    assert sent["body"]["template"]["components"] == [
+        {"type": "button", "sub_type": "quick_reply", "index": "0",
+         "parameters": [{"type": "payload", "payload": "reschedule-42"}]},
+        {"type": "button", "sub_type": "url", "index": "1", "parameters": [{"type": "text", "text": "42?lang=en"}]},
+    ]
+
+
+@pytest.mark.parametrize(
+    "buttons",
+    [
+        [{"index": 0, "type": "url", "text": "42"}],  # button 0 is a quick reply; the URL one is missing
+        [{"index": 1, "type": "url", "text": "42"}, {"index": 5, "type": "quickReply", "payload": "x"}],
+        [{"index": 0, "type": "quickReply", "payload": "x"}],  # the dynamic URL needs its suffix
+    ],
+)
+def test_button_values_the_template_cannot_take_are_refused_at_accept(auth_client, account, with_buttons, buttons):
+    response = auth_client.post("/api/v1/Message/send", {
+        "trafficAccountId": str(account.id), "destination": "+41751231234",
+        "whatsapp": {
+            "type": "template",
+            "template": {"name": "delivery_slot", "language": "en_US", "buttons": buttons},
+        },
+    }, format="json")
+
+    assert response.status_code == 400
+    assert {e["path"].split("[")[0] for e in response.json()["errors"]} == {"whatsapp.template.buttons"}

@@ -43,7 +43,7 @@ CREDENTIALS: dict[str, dict[str, str]] = {
 SENDS: dict[str, tuple[str, dict[str, Any]]] = {
     "sms": ("+41791110001", {"text": "Hi, this is test msg.", "sender": "Brand"}),
     "whatsapp": ("+41791110002", {"type": "regular", "regular": {"type": "text", "text": "Hello"}}),
-    "viber": ("01234567890A=", {"type": "transactional", "text": "Hi, how can I help you today?"}),
+    "viber": ("01234567890A=", {"type": "session", "text": "Hi, how can I help you today?"}),
     "gbm": ("bb8ceef0-90b4-4876-9467-c8c9ecc1c4e0", {"text": {"message": "Hi, this is test message."}}),
     "telegram": ("1861312834", {"silent": True, "text": {"parseMode": "Html", "message": "Hi"}}),
 }

@@ -2,22 +2,25 @@
 
 Mitto signs nothing, so the token in our callback URL is the whole of the authentication and is
 checked before the database is touched: a forged, expired or wrong-purpose token costs the
-caller a 401 and us no query. A DLR token names the one message it was issued for; the report's
-own ``messageId`` is attacker-controlled, so it may only confirm what is stored, never choose
-the message (403 when it contradicts the stored provider id).
+caller a 401 and us no query. A DLR token names the one message it was issued for, and that is
+the message the report applies to: the report's own ``messageId`` never chooses the message.
+Mitto spells its ids with and without dashes, and a report may carry an earlier attempt's id
+(a send that timed out but went through), so a differing id is recorded in the message's
+history rather than refusing a genuine report.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import replace
 from uuid import UUID
 
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 
 from accounts_app.models import TrafficAccount
-from channels_app.adapters.base import CallbackRejected, Channel, StatusEvent
-from channels_app.adapters.mitto_sms import MittoSmsAdapter
+from channels_app.adapters.base import CallbackEvent, CallbackRejected, Channel, StatusEvent
+from channels_app.adapters.mitto_sms import MittoSmsAdapter, canonical_message_id
 from channels_app.models import Message
 from channels_app.services.row_models import message_and_account_columns, message_with_account
 from webhooks_app.callback_tokens import TOKEN_QUERY_PARAMETER, token_generation_matches
@@ -46,16 +49,20 @@ def _reported_message(message_id: UUID) -> Message | None:
     return message
 
 
-def _same_provider_message(message: Message) -> Callable[[Sequence[object]], None]:
-    """A check that every report confirms the provider id already stored for the message."""
-
-    def check(events: Sequence[object]) -> None:
-        stored = message.provider_message_id
-        for event in events:
-            if isinstance(event, StatusEvent) and stored and event.provider_message_id != stored:
-                raise CallbackRejected("DLR messageId does not match the message of its token", status_code=403)
-
-    return check
+def _in_stored_spelling(message: Message, events: Sequence[CallbackEvent]) -> list[CallbackEvent]:
+    """The events with a provider id that is the stored one written another way (with or without
+    dashes, another case) replaced by the stored spelling. A different id stays as reported: the
+    report still applies to the token's message and its history records the mismatch."""
+    stored = message.provider_message_id
+    if not stored:
+        return list(events)
+    canonical = canonical_message_id(stored)
+    return [
+        replace(event, provider_message_id=stored)
+        if isinstance(event, StatusEvent) and canonical_message_id(event.provider_message_id) == canonical
+        else event
+        for event in events
+    ]
 
 
 def mitto_dlr(request: HttpRequest) -> HttpResponse:
@@ -76,8 +83,7 @@ def mitto_dlr(request: HttpRequest) -> HttpResponse:
     adapter = MittoSmsAdapter(account.provider_account())
     return parse_and_apply(
         account=account,
-        parse=lambda: adapter.parse_dlr(callback, message_id),
-        check=_same_provider_message(message),
+        parse=lambda: _in_stored_spelling(message, adapter.parse_dlr(callback, message_id)),
         reported=message,
     )
 

@@ -46,11 +46,15 @@ def _unmanaged(account: TrafficAccount) -> WebhookNotManaged:
             "SMS delivery reports need no registration (each message carries its callback URL); "
             "for two-way SMS give Mitto the URL printed by `manage.py mitto_inbound_url`."
         )
+    if account.channel == Channel.VIBER:
+        return WebhookNotManaged(
+            "Viber Business Messages reports need no registration: each message names its report URL."
+        )
     return WebhookNotManaged(f"no webhook registration for {account.channel} accounts")
 
 
 def _require_managed(account: TrafficAccount) -> None:
-    if account.channel not in MANAGED_CHANNELS:
+    if account.channel not in MANAGED_CHANNELS or account.viber_kind == "business":
         raise _unmanaged(account)
 
 

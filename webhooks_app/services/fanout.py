@@ -43,6 +43,8 @@ def event_payload(*, message: Message, event_type: str, occurred_at: datetime) -
         "error": {"code": message.error_code, "text": message.error_text} if failed else None,
         "createdAt": iso(message.created_at),
     }
+    if message.billing:
+        payload["billing"] = message.billing
     if event_type == USER_MESSAGE:
         payload["from"] = (
             Conversation.objects.filter(id=message.conversation_id).values_list("user_identifier", flat=True).first()

@@ -27,6 +27,10 @@ class Command(BaseCommand):
         parser.add_argument("--throughput", type=int, default=None, help="Messages per second.")
         parser.add_argument("--test-mode", action="store_true")
         parser.add_argument(
+            "--viber-kind", choices=("bot", "business"), default="bot",
+            help="Viber only: bot (Viber user ids) or business (Business Messages to phone numbers).",
+        )
+        parser.add_argument(
             "--credential", action="append", default=[], metavar="KEY=VALUE", help="Repeat per credential."
         )
 
@@ -54,6 +58,7 @@ class Command(BaseCommand):
             phone_number=options["phone_number"],
             throughput_per_second=options["throughput"],
             test_mode=options["test_mode"],
+            viber_kind=options["viber_kind"],
         )
         try:
             account.full_clean()

@@ -8,11 +8,12 @@ from channels_app.sandbox.providers.gbm import GbmProvider
 from channels_app.sandbox.providers.mitto import MittoProvider
 from channels_app.sandbox.providers.telegram import TelegramProvider
 from channels_app.sandbox.providers.viber import ViberProvider
+from channels_app.sandbox.providers.viber_business import ViberBusinessProvider
 from channels_app.sandbox.providers.whatsapp import WhatsAppProvider
 from channels_app.sandbox.state import SandboxState
 
 PROVIDER_CLASSES: tuple[type[Provider], ...] = (
-    MittoProvider, WhatsAppProvider, ViberProvider, GbmProvider, TelegramProvider,
+    MittoProvider, WhatsAppProvider, ViberProvider, ViberBusinessProvider, GbmProvider, TelegramProvider,
 )
 # Names a control request may use for a channel besides the gateway's own.
 CHANNEL_ALIASES = {"mitto": "sms"}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -69,15 +70,26 @@ def viber_status(status: int, message: str | None = None, **extra: Any) -> Respo
     return json_response(200, payload)
 
 
+# A phone number in any common spelling. A bot's receiver is the id Viber gave the user for this
+# bot; Viber knows no user by a phone number there and answers receiverNotRegistered.
+_PHONE_NUMBER = re.compile(r"\+?[1-9][0-9]{7,14}")
+
+
 def _validate_send(body: Mapping[str, Any]) -> tuple[int, str] | None:
-    if not str(body.get("receiver") or ""):
+    receiver = str(body.get("receiver") or "")
+    if not receiver:
         return 4, "missingData: receiver"
+    if _PHONE_NUMBER.fullmatch(receiver):
+        return 5, "receiverNotRegistered: a bot's receiver is a Viber user id, not a phone number"
     sender = body.get("sender")
     if not isinstance(sender, Mapping) or not sender.get("name"):
         return 4, "missingData: sender.name"
     if len(str(sender["name"])) > 28:
         return 3, "badData: sender.name is longer than 28 characters"
     kind = body.get("type")
+    if not kind and isinstance(body.get("keyboard"), Mapping):
+        # A keyboard sent on its own (the official SDKs' KeyboardMessage) has no type.
+        return None
     if not kind:
         return 4, "missingData: type"
     if kind not in _REQUIRED:

@@ -105,6 +105,10 @@ def _validate_message(body: Mapping[str, Any]) -> str | None:
             return "The parameter template['name'] is required."
         if not isinstance(language, Mapping) or not language.get("code"):
             return "The parameter template['language']['code'] is required."
+        for component in content.get("components") or []:
+            problem = _button_component_problem(component)
+            if problem:
+                return problem
     elif kind == "interactive":
         if not content.get("type"):
             return "The parameter interactive['type'] is required."
@@ -389,3 +393,25 @@ class WhatsAppProvider(Provider):
             "messages": [message],
         }
         return [{"event": "message", "body": self._envelope(str(spec["account"]), registration, value)}]
+
+
+_BUTTON_PARAMETER = {"quick_reply": "payload", "url": "text"}
+
+
+def _button_component_problem(component: Any) -> str | None:
+    """What Graph says about a malformed template button component (sub_type, index, parameter)."""
+    if not isinstance(component, Mapping) or component.get("type") != "button":
+        return None
+    sub_type = component.get("sub_type")
+    if sub_type not in _BUTTON_PARAMETER:
+        return "Param template['components'][*]['sub_type'] must be one of {QUICK_REPLY, URL, ...}."
+    if not str(component.get("index", "")).isdigit():
+        return "The parameter template['components'][*]['index'] is required."
+    parameters = component.get("parameters")
+    wanted = _BUTTON_PARAMETER[sub_type]
+    if (
+        not isinstance(parameters, list) or len(parameters) != 1 or not isinstance(parameters[0], Mapping)
+        or parameters[0].get("type") != wanted or not parameters[0].get(wanted)
+    ):
+        return f"Button {sub_type} needs one parameter of type {wanted}."
+    return None

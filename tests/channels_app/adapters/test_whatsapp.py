@@ -31,7 +31,7 @@ from channels_app.adapters.whatsapp import TemplateStatusEvent, WhatsAppAdapter
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "providers" / "whatsapp"
 BASE_URL = "https://graph.whatsapp.test"
-VERSION = "v21.0"
+VERSION = "v23.0"
 PHONE_NUMBER_ID = "106540352242922"
 WABA_ID = "102290129340398"
 SEND_URL = f"{BASE_URL}/{VERSION}/{PHONE_NUMBER_ID}/messages"
@@ -556,6 +556,12 @@ INBOUND_EXPECTED = {
             }
         ],
     },
+    "wamid.ID_UNSUPPORTED": {
+        "type": "unsupported",
+        "providerType": "unsupported",
+        "errorCode": "131051",
+        "errorText": "Message type is currently not supported.",
+    },
 }
 
 
@@ -565,7 +571,7 @@ def inbound_events() -> list[InboundEvent]:
     return events
 
 
-def test_every_supported_inbound_type_is_parsed_and_unsupported_ones_skipped():
+def test_every_inbound_type_is_parsed_and_unsupported_ones_reach_the_agent_too():
     assert [event.provider_event_id for event in inbound_events()] == list(INBOUND_EXPECTED)
 
 

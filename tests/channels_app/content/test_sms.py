@@ -18,9 +18,9 @@ def sms(**fields: Any) -> dict[str, Any]:
     "content",
     [
         pytest.param({"text": "x"}, id="text-1-char-no-sender"),
-        pytest.param(sms(text="a" * 1530), id="text-10-gsm-segments"),
-        pytest.param(sms(text="ж" * 670), id="text-10-ucs2-segments"),
-        pytest.param(sms(text="€" * 765), id="text-10-segments-of-extension-chars"),
+        pytest.param(sms(text="a" * 153 * 255), id="text-255-gsm-segments"),
+        pytest.param(sms(text="ж" * 67 * 255), id="text-255-ucs2-segments"),
+        pytest.param(sms(text="€" * (153 * 255 // 2)), id="text-255-segments-of-extension-chars"),
         pytest.param(sms(sender="1"), id="sender-numeric-1"),
         pytest.param(sms(sender="1" * 16), id="sender-numeric-16"),
         pytest.param(sms(sender="+" + "1" * 16), id="sender-plus-numeric-16"),
@@ -39,9 +39,9 @@ def test_valid_sms(content: dict[str, Any]) -> None:
         pytest.param({}, "text", id="text-missing"),
         pytest.param(sms(text=""), "text", id="text-empty"),
         pytest.param(sms(text=" \n "), "text", id="text-only-whitespace"),
-        pytest.param(sms(text="a" * 1531), "text", id="text-11-gsm-segments"),
-        pytest.param(sms(text="ж" * 671), "text", id="text-11-ucs2-segments"),
-        pytest.param(sms(text="€" * 766), "text", id="text-11-segments-of-extension-chars"),
+        pytest.param(sms(text="a" * (153 * 255 + 1)), "text", id="text-256-gsm-segments"),
+        pytest.param(sms(text="ж" * (67 * 255 + 1)), "text", id="text-256-ucs2-segments"),
+        pytest.param(sms(text="€" * (153 * 255 // 2 + 1)), "text", id="text-256-segments-of-extension-chars"),
         pytest.param(sms(sender=""), "sender", id="sender-empty"),
         pytest.param(sms(sender="1" * 17), "sender", id="sender-numeric-17"),
         pytest.param(sms(sender="+" + "1" * 17), "sender", id="sender-plus-numeric-17"),
@@ -56,6 +56,6 @@ def test_invalid_sms(content: dict[str, Any], path: str) -> None:
 
 
 def test_segment_cap_message_names_the_limit_and_the_need() -> None:
-    assert errors_of("sms", sms(text="a" * 1531)) == {
-        "text": ["Ensure this text fits in 10 SMS segments; as GSM-7 it needs 11."]
+    assert errors_of("sms", sms(text="a" * (153 * 255 + 1))) == {
+        "text": ["Ensure this text fits in 255 SMS segments; as GSM-7 it needs 256."]
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from channels_app.models import Conversation, Message, WhatsAppTemplate
@@ -16,6 +18,7 @@ from tests.webhooks_app.callbacks.helpers import (
     statuses,
     whatsapp_signature,
 )
+from webhooks_app.models import Webhook, WebhookDelivery, WebhookTrafficAccount
 
 pytestmark = pytest.mark.django_db
 
@@ -261,3 +264,70 @@ def test_a_deactivated_account_answers_no_subscription_handshake(client, account
     })
 
     assert response.status_code == 404
+
+
+def _inbound_body(message: dict) -> bytes:
+    body = fixture_json("whatsapp", "message_text")
+    original = body["entry"][0]["changes"][0]["value"]["messages"][0]
+    body["entry"][0]["changes"][0]["value"]["messages"] = [
+        {"from": original["from"], "id": f"wamid.{message['type']}-1", "timestamp": original["timestamp"]} | message
+    ]
+    return json.dumps(body).encode()
+
+
+@pytest.mark.parametrize(
+    ("message", "content"),
+    [
+        (
+            {"type": "interactive",
+             "interactive": {"type": "button_reply", "button_reply": {"id": "yes", "title": "Yes"}}},
+            {"type": "reply", "id": "yes", "text": "Yes"},
+        ),
+        (
+            {"type": "interactive", "interactive": {
+                "type": "list_reply", "list_reply": {"id": "slot-2", "title": "Tuesday", "description": "9-12"}}},
+            {"type": "reply", "id": "slot-2", "text": "Tuesday", "description": "9-12"},
+        ),
+        (
+            {"type": "interactive", "interactive": {"type": "nfm_reply", "nfm_reply": {
+                "name": "flow", "body": "Sent", "response_json": "{\"flow_token\": \"t1\", \"rating\": \"5\"}"}}},
+            {"type": "flowReply", "name": "flow", "text": "Sent", "response": {"flow_token": "t1", "rating": "5"}},
+        ),
+        (
+            {"type": "button", "button": {"payload": "reschedule-42", "text": "Reschedule"}},
+            {"type": "reply", "payload": "reschedule-42", "text": "Reschedule"},
+        ),
+        (
+            {"type": "unsupported", "errors": [
+                {"code": 131051, "title": "Message type unknown",
+                 "error_data": {"details": "Message type is not currently supported"}}]},
+            {"type": "unsupported", "providerType": "unsupported", "errorCode": "131051",
+             "errorText": "Message type is not currently supported"},
+        ),
+        (
+            {"type": "order", "order": {"catalog_id": "cat-1", "text": "Please hurry", "product_items": [
+                {"product_retailer_id": "sku-1", "quantity": 2, "item_price": 9.5, "currency": "EUR"}]}},
+            {"type": "order", "catalogId": "cat-1", "text": "Please hurry", "items": [
+                {"productRetailerId": "sku-1", "quantity": 2, "itemPrice": 9.5, "currency": "EUR"}]},
+        ),
+        (
+            {"type": "system", "system": {"body": "User changed number", "type": "user_changed_number",
+                                          "wa_id": "16315550000"}},
+            {"type": "system", "systemType": "user_changed_number", "text": "User changed number",
+             "newWaId": "16315550000"},
+        ),
+    ],
+    ids=["button_reply", "list_reply", "nfm_reply", "button", "unsupported", "order", "system"],
+)
+def test_every_inbound_kind_is_stored_and_becomes_a_user_message_event(client, account, message, content):
+    webhook = Webhook.objects.create(customer=account.customer, name="crm", url="https://203.0.113.10/hook",
+                                     triggers=["UserMessage"])
+    WebhookTrafficAccount.objects.create(webhook=webhook, traffic_account=account)
+
+    response = post(client, account, _inbound_body(message))
+
+    assert response.status_code == 200
+    stored = Message.objects.get(traffic_account=account, direction=Message.INBOUND)
+    assert stored.content == content
+    delivery = WebhookDelivery.objects.get(webhook=webhook)
+    assert (delivery.payload["eventType"], delivery.payload["content"]) == ("UserMessage", content)
