@@ -220,7 +220,7 @@ def test_price_and_network_of_the_report_template_are_kept_and_sent_to_webhooks(
     account.customer = auth_client.customer
     account.save()
     webhook = auth_client.post(
-        "/api/v1/Webhook", {"name": "CRM", "url": "https://203.0.113.10/hooks/chat", "triggers": ["Delivered"]},
+        "/api/v1/Webhook", {"name": "CRM", "url": "https://93.184.215.14/hooks/chat", "triggers": ["Delivered"]},
         format="json",
     ).json()
     applied = auth_client.post(
