@@ -51,5 +51,5 @@ def test_a_sweep_that_republished_logs_one_line_with_the_count(auth_client):
         sweep_dispatch()
 
     (line,) = logs.lines()
-    assert line["event"] == "dispatch sweep: recovered 0 stale claims, republished 2"
+    assert line["event"] == "dispatch sweep: released 0 claims of dead workers, recovered 0 stale claims, republished 2"
     assert line["logger"] == "channels_app.tasks"

@@ -74,6 +74,12 @@ def test_readme_manage_commands_run_with_only_the_dotenv_file(dotenv: Path):
     assert "DEBUG='true'" in dotenv.read_text()
     clean_env = {"PATH": os.defpath, "ENV_FILE": str(dotenv)}  # ENV_FILE: this test's .env, not the checkout's
     created_account = ""
+    # `make run` provisions the demo customer and its accounts before anyone types a command.
+    demo = subprocess.run(
+        [".venv/bin/python", "manage.py", "provision_demo"],
+        cwd=ROOT, env=clean_env, capture_output=True, text=True, check=False, timeout=120,
+    )
+    assert demo.returncode == 0, demo.stderr[-2000:]
     for command in readme_manage_commands():
         if TRAFFIC_ACCOUNT_PLACEHOLDER in command:
             assert created_account, f"{command}: no traffic account was created before it"

@@ -157,6 +157,8 @@ class Stack:
             "DEBUG": "true",
             "LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
+            # The fake providers listen on loopback: their base URLs must be allowed to carry credentials.
+            "PROVIDER_ALLOWED_BASE_URLS": "http://127.0.0.1",
             **self.extra_env,
         }
         return env
