@@ -158,7 +158,7 @@ def _button_keyboard(button: Mapping[str, Any], keyboard: Mapping[str, Any] | No
         "Text": str(button.get("caption", "")),
     }
     if keyboard:
-        merged = dict(keyboard)
+        merged = {**dict(keyboard), "Type": "keyboard"}
         merged["Buttons"] = [*list(keyboard.get("Buttons") or []), cta]
         return merged
     return {"Type": "keyboard", "DefaultHeight": False, "Buttons": [cta]}
@@ -287,7 +287,9 @@ class ViberAdapter(ChannelAdapter):
         if button:
             body["keyboard"] = _button_keyboard(button, keyboard)
         elif keyboard:
-            body["keyboard"] = dict(keyboard)
+            # Viber refuses a keyboard object without its own "Type": "keyboard" (the bot API's
+            # schema marks it required); customers copying the guide's examples often leave it out.
+            body["keyboard"] = {**dict(keyboard), "Type": "keyboard"}
         if keyboard:
             body["min_api_version"] = KEYBOARD_MIN_API_VERSION
         return body

@@ -86,8 +86,11 @@ def _validate_send(body: Mapping[str, Any]) -> tuple[int, str] | None:
         return 4, "missingData: sender.name"
     if len(str(sender["name"])) > 28:
         return 3, "badData: sender.name is longer than 28 characters"
+    keyboard = body.get("keyboard")
+    if keyboard is not None and (not isinstance(keyboard, Mapping) or keyboard.get("Type") != "keyboard"):
+        return 3, "badData: keyboard is not valid, object has missing required properties ([\"Type\"])"
     kind = body.get("type")
-    if not kind and isinstance(body.get("keyboard"), Mapping):
+    if not kind and isinstance(keyboard, Mapping):
         # A keyboard sent on its own (the official SDKs' KeyboardMessage) has no type.
         return None
     if not kind:

@@ -100,6 +100,31 @@ def test_the_bot_adapter_sends_a_keyboard_alone_as_the_sdks_keyboard_message(
     assert "type" not in sent["body"] and sent["body"]["keyboard"] == keyboard
 
 
+def test_a_keyboard_without_its_type_is_refused_as_viber_refuses_it(sandbox: LocalSandbox, http: requests.Session):
+    keyboard = {"Buttons": [{"ActionType": "reply", "ActionBody": "yes", "Text": "Yes"}]}
+    body = {"receiver": "01234567890A=", "sender": {"name": "Bot"}, "type": "text", "text": "hi", "keyboard": keyboard}
+
+    answer = http.post(f"{sandbox.url}/pa/send_message", json=body, headers=BOT_AUTH).json()
+
+    assert answer["status"] == 3
+    assert "keyboard is not valid" in answer["status_message"]
+
+
+def test_the_bot_adapter_gives_a_customer_keyboard_the_type_viber_requires(
+    sandbox: LocalSandbox, control: SandboxClient
+):
+    account = TrafficAccountFactory.build(channel="viber", base_url=sandbox.url)
+    untyped = {"Buttons": [{"ActionType": "reply", "ActionBody": "yes", "Text": "Yes"}]}
+
+    result = adapter_for(account.provider_account()).send(
+        OutboundMessage(id=account.id, destination="01234567890A=", content={"type": "regular", "keyboard": untyped})
+    )
+
+    assert result.provider_message_id  # the sandbox, which refuses an untyped keyboard, accepted it
+    (sent,) = control.requests(channel="viber")
+    assert sent["body"]["keyboard"] == {"Type": "keyboard", **untyped}
+
+
 # ---- Business Messages end to end ---------------------------------------------------------
 
 
