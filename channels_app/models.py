@@ -77,6 +77,10 @@ class Message(models.Model):
     error_text = models.TextField(blank=True, default="")
     sms_encoding = models.CharField(max_length=8, blank=True, default="")
     sms_segments = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The customer's own tag and key-values (channels_app.services.customer_metadata bounds them),
+    # answered in lookups and webhooks; never sent to a provider.
+    reference = models.CharField(max_length=100, blank=True, default="")
+    metadata = models.JSONField(default=dict, blank=True)
 
     # Failover chain: every hop points at the chain's first message; position orders the hops.
     failover_chain = models.ForeignKey(
@@ -128,6 +132,10 @@ class Message(models.Model):
                 condition=Q(failover_deadline__isnull=False),
             ),
             models.Index(fields=["created_at"], name="msg_untriggered", condition=Q(triggered_at__isnull=True)),
+            # The reference filter of lookups and statistics; untagged messages stay out of it.
+            models.Index(
+                fields=["customer", "reference", "-created_at"], name="msg_reference", condition=~Q(reference="")
+            ),
         ]
         constraints = [
             # A provider retries inbound webhooks: the same inbound message is stored once.

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from channels_app.adapters.base import Channel
 from channels_app.representations import iso
 from channels_app.services.statistics import Statistics, max_range, message_statistics
+from channels_app.status_filter import FILTER_VALUES, delivery_status_canonical
 
 
 def _instant(request: Request, name: str, errors: dict[str, list[str]]) -> dt.datetime | None:
@@ -60,6 +61,15 @@ def _query(request: Request) -> tuple[dt.datetime, dt.datetime, dict[str, Any]]:
         filters["channel"] = channel.strip().lower()
         if filters["channel"] not in Channel.ALL:
             errors["channel"] = [f"Must be one of {', '.join(Channel.ALL)}."]
+    delivery_status = request.query_params.get("deliveryStatus")
+    if delivery_status:
+        try:
+            filters["delivery_status"] = delivery_status_canonical(delivery_status)
+        except exceptions.ValidationError as exc:
+            errors.update(exc.detail)
+    reference = request.query_params.get("reference")
+    if reference:
+        filters["reference"] = reference
     if errors or start is None or end is None:
         raise exceptions.ValidationError(errors)
     return start, end, filters
@@ -117,6 +127,10 @@ class StatisticsApi(APIView):
             OpenApiParameter("to", str, required=True, description="ISO-8601, exclusive"),
             OpenApiParameter("trafficAccountId", str),
             OpenApiParameter("channel", str, enum=list(Channel.ALL)),
+            OpenApiParameter(
+                "deliveryStatus", str, description="Case-insensitive; one of " + ", ".join(FILTER_VALUES) + "."
+            ),
+            OpenApiParameter("reference", str, description="Only messages sent with this `reference`."),
         ],
         responses={200: StatisticsDoc, 400: OpenApiResponse(description="Missing or invalid from/to or filters")},
         examples=[

@@ -21,7 +21,7 @@ from channels_app import selectors
 from channels_app.representations import message_detail_json, message_json
 from channels_app.services.idempotency import idempotent
 from channels_app.services.sending import BulkResult, message_send, message_send_bulk
-from channels_app.status import Status
+from channels_app.status_filter import FILTER_VALUES, delivery_status_canonical
 
 SEND_EXAMPLES = [
     OpenApiExample(
@@ -209,12 +209,28 @@ def _time_param(request: Request, name: str) -> Any:
     return parsed
 
 
+def _status_param(request: Request) -> str | None:
+    for name in ("deliveryStatus", "status"):
+        value = request.query_params.get(name)
+        if value:
+            return delivery_status_canonical(value, parameter=name)
+    return None
+
+
 LIST_PARAMETERS = [
     OpenApiParameter("id", str, description="A message id: answers that message instead of a list."),
     OpenApiParameter("trafficAccountId", str),
-    OpenApiParameter("deliveryStatus", str, enum=[s for s, _ in Status.CHOICES]),
+    OpenApiParameter(
+        "deliveryStatus",
+        str,
+        description=(
+            "Case-insensitive; one of " + ", ".join(FILTER_VALUES) + ". `Created` selects every message that was "
+            "triggered (not a failover hop still waiting). Anything else is a 400."
+        ),
+    ),
     OpenApiParameter("destination", str),
     OpenApiParameter("bulkId", str),
+    OpenApiParameter("reference", str, description="Only messages sent with this `reference` (exact match)."),
     OpenApiParameter("createdAfter", str, description="ISO-8601, inclusive"),
     OpenApiParameter("createdBefore", str),
     OpenApiParameter("cursor", str),
@@ -228,7 +244,7 @@ class MessageListApi(APIView):
         if request.query_params.get("id"):
             message = selectors.message_get(customer=request.user, message_id=request.query_params["id"])
             return Response(message_detail_json(message, selectors.failover_hops(message=message)))
-        status = request.query_params.get("deliveryStatus") or request.query_params.get("status")
+        status = _status_param(request)
         messages = selectors.message_list(
             customer=request.user,
             traffic_account_id=_uuid_param(request, "trafficAccountId"),
@@ -237,6 +253,7 @@ class MessageListApi(APIView):
             bulk_id=_uuid_param(request, "bulkId"),
             created_after=_time_param(request, "createdAfter"),
             created_before=_time_param(request, "createdBefore"),
+            reference=request.query_params.get("reference"),
         )
         paginator = MessageCursorPagination()
         page = paginator.paginate_queryset(messages, request, view=self)

@@ -3,7 +3,8 @@
 The Chat API documentation writes one endpoint as ``/Message/send``, ``/message/send`` and
 ``/messages/send``; clients copy whichever they read. API paths are lower-cased before URL
 resolution so every spelling reaches the same handler (ids in paths are UUIDs, and WhatsApp
-template names are lower-case by the provider's rule, so nothing meaningful is lost).
+template names are lower-case by the provider's rule, so nothing meaningful is lost). The guide
+also prints login without ``/api`` (``/v1/Customers/login``), so those paths are lower-cased too.
 """
 
 from __future__ import annotations
@@ -19,6 +20,6 @@ class CaseInsensitiveApiPathMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         path = request.path_info
-        if path[:5].lower() == "/api/":
+        if path[:5].lower() == "/api/" or path[:4].lower() == "/v1/" or path[:6].lower() == "/v1.1/":
             request.path_info = path.lower()
         return self.get_response(request)

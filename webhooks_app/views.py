@@ -82,6 +82,8 @@ DELIVERY_EXAMPLE = {
         "destination": "+41751231234",
         "error": None,
         "createdAt": "2024-05-02T09:15:59.402Z",
+        "reference": "Campaign 2024-05",
+        "metadata": {"orderId": "A-1042"},
     },
     "attempts": [
         {

@@ -13,7 +13,7 @@ are refused (see ``channels_app.content``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -23,6 +23,7 @@ from accounts_app.cache import traffic_accounts_of
 from accounts_app.models import Customer, TrafficAccount
 from channels_app.adapters.base import Channel
 from channels_app.content import normalise_destination, sms_encoding_and_segments, validate_content
+from channels_app.services.customer_metadata import CustomerMetadata, customer_metadata
 from channels_app.services.templates import template_check
 from channels_app.status import FAILOVER_WANTED
 from gateway.problems import ProblemException
@@ -52,6 +53,7 @@ class FailoverSpec:
 class SendPlan:
     hops: list[Hop]
     failover: FailoverSpec | None
+    tags: CustomerMetadata = field(default_factory=CustomerMetadata)
 
 
 def channel_objects(payload: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
@@ -133,6 +135,7 @@ def send_plan(*, customer: Customer, payload: Mapping[str, Any]) -> SendPlan:
     if not isinstance(payload, Mapping):
         raise exceptions.ValidationError({"$": ["The request body must be a JSON object."]})
     failover = _failover(payload)
+    tags = customer_metadata(payload)
     first_id = payload.get("trafficAccountId")
     ids: list[UUID] = []
     if first_id not in (None, ""):
@@ -182,7 +185,7 @@ def send_plan(*, customer: Customer, payload: Mapping[str, Any]) -> SendPlan:
             ]
     if errors:
         raise exceptions.ValidationError(errors)
-    return SendPlan(hops=hops, failover=failover[1] if failover else None)
+    return SendPlan(hops=hops, failover=failover[1] if failover else None, tags=tags)
 
 
 def destination_for(channel: str, value: Any, path: str = "destination") -> str:

@@ -66,6 +66,8 @@ def _new_hop(
         bulk_id=bulk_id,
         sms_encoding=hop.sms_encoding,
         sms_segments=hop.sms_segments,
+        reference=plan.tags.reference,
+        metadata=plan.tags.metadata,
         failover_chain_id=chain_id,
         failover_position=index if chain_id else None,
         failover_wanted_status=failover.wanted_status if failover else "",

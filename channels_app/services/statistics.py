@@ -20,6 +20,7 @@ from django.db.models import Count
 
 from accounts_app.models import Customer
 from channels_app.models import Message
+from channels_app.status_filter import delivery_status_q
 
 DEFAULT_MAX_RANGE_DAYS = 93
 
@@ -58,6 +59,8 @@ def message_statistics(
     created_to: datetime,
     traffic_account_id: uuid.UUID | None = None,
     channel: str | None = None,
+    delivery_status: str | None = None,
+    reference: str | None = None,
 ) -> Statistics:
     """One GROUP BY over the customer's outbound, triggered messages created in [from, to).
 
@@ -74,6 +77,10 @@ def message_statistics(
         messages = messages.filter(traffic_account_id=traffic_account_id)
     if channel:
         messages = messages.filter(channel=channel)
+    if delivery_status:
+        messages = messages.filter(delivery_status_q(delivery_status))
+    if reference:
+        messages = messages.filter(reference=reference)
     grouped = (
         messages.order_by()
         .values("traffic_account_id", "channel", "status")

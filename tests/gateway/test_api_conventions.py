@@ -18,6 +18,9 @@ pytestmark = pytest.mark.django_db
         "/api/v1/CUSTOMERS/LOGIN",
         "/api/v1.1/Customers/login",
         "/API/V1.1/customers/Login",
+        "/v1/Customers/login",
+        "/V1/customers/LOGIN",
+        "/v1.1/Customers/login",
     ],
 )
 def test_login_answers_on_every_spelling_and_version(api_client, customer, path):
