@@ -18,6 +18,7 @@ from channels_app.adapters.base import Channel
 from channels_app.representations import iso
 from channels_app.services.statistics import Statistics, max_range, message_statistics
 from channels_app.status_filter import FILTER_VALUES, delivery_status_canonical
+from gateway.openapi import UUID_QUERY, case_insensitive_choice
 
 
 def _instant(request: Request, name: str, errors: dict[str, list[str]]) -> dt.datetime | None:
@@ -114,6 +115,9 @@ class StatisticsDoc(serializers.Serializer):
         return fields
 
 
+DATE_OR_DATETIME = {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}]}
+
+
 class StatisticsApi(APIView):
     @extend_schema(
         tags=["Statistics"],
@@ -123,16 +127,21 @@ class StatisticsApi(APIView):
             "are not counted. The range may span at most STATISTICS_MAX_RANGE_DAYS (default 93) days."
         ),
         parameters=[
-            OpenApiParameter("from", str, required=True, description="ISO-8601, inclusive"),
-            OpenApiParameter("to", str, required=True, description="ISO-8601, exclusive"),
-            OpenApiParameter("trafficAccountId", str),
-            OpenApiParameter("channel", str, enum=list(Channel.ALL)),
+            OpenApiParameter("from", DATE_OR_DATETIME, required=True, description="ISO-8601, inclusive"),
+            OpenApiParameter("to", DATE_OR_DATETIME, required=True, description="ISO-8601, exclusive; after from"),
+            OpenApiParameter("trafficAccountId", UUID_QUERY),
+            OpenApiParameter("channel", case_insensitive_choice(list(Channel.ALL)), description="Case-insensitive."),
             OpenApiParameter(
-                "deliveryStatus", str, description="Case-insensitive; one of " + ", ".join(FILTER_VALUES) + "."
+                "deliveryStatus",
+                case_insensitive_choice(FILTER_VALUES),
+                description="Case-insensitive; one of " + ", ".join(FILTER_VALUES) + ".",
             ),
             OpenApiParameter("reference", str, description="Only messages sent with this `reference`."),
         ],
-        responses={200: StatisticsDoc, 400: OpenApiResponse(description="Missing or invalid from/to or filters")},
+        responses={
+            200: StatisticsDoc,
+            400: OpenApiResponse(description="Missing or invalid from/to (or a wider range than allowed) or filters"),
+        },
         examples=[
             OpenApiExample(
                 "One account",

@@ -24,6 +24,7 @@ from channels_app.services.templates import (
     template_sync,
     whatsapp_account_get,
 )
+from gateway.nul import contains_nul
 
 TAGS = ["WhatsAppTemplates"]
 NAME_RULE = "Use 1-512 lowercase letters, digits or underscores."
@@ -60,6 +61,8 @@ class ComponentsField(serializers.ListField):
             raise exceptions.ValidationError(["Must be a list of component objects."])
         if not data:
             raise exceptions.ValidationError(["At least one component (a BODY) is required."])
+        if contains_nul(data):
+            raise exceptions.ValidationError(["Must not contain NUL characters (\\u0000)."])
         components: list[dict[str, Any]] = []
         errors: list[Any] = []
         seen: set[str] = set()

@@ -18,10 +18,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from channels_app import selectors
+from channels_app.api_docs import (
+    BULK_REQUEST,
+    LIST_RESPONSE,
+    SEND_REQUEST,
+    SEND_RESPONSE,
+    BulkProgressDoc,
+    BulkSendDoc,
+    MessageDetailDoc,
+)
 from channels_app.representations import message_detail_json, message_json
 from channels_app.services.idempotency import idempotent
 from channels_app.services.sending import BulkResult, message_send, message_send_bulk
 from channels_app.status_filter import FILTER_VALUES, delivery_status_canonical
+from gateway.openapi import DATETIME_QUERY, UUID_QUERY, case_insensitive_choice
 
 SEND_EXAMPLES = [
     OpenApiExample(
@@ -98,36 +108,20 @@ def _idempotent_response(request: Request, work: Callable[[], tuple[int, Any]]) 
     return Response(body, status=status_code)
 
 
-class _AnyObject(serializers.DictField):
-    """Documented as a free-form object: the channel objects are validated by the service."""
-
-
-class SendRequestDoc(serializers.Serializer):
-    trafficAccountId = serializers.UUIDField(required=False)
-    destination = serializers.CharField()
-    sms = _AnyObject(required=False)
-    whatsapp = _AnyObject(required=False)
-    viber = _AnyObject(required=False)
-    gbm = _AnyObject(required=False)
-    telegram = _AnyObject(required=False)
-    failover = _AnyObject(required=False)
-
-
-class BulkRequestDoc(SendRequestDoc):
-    destination = None
-    destinations = serializers.ListField(child=serializers.CharField(), max_length=100_000)
-
-
 class MessageSendApi(APIView):
+    problem_statuses = (404, 409)
+
     @extend_schema(
         tags=["Message"],
         summary="Send one message (or a failover chain)",
         parameters=[IDEMPOTENCY_HEADER],
-        request=SendRequestDoc,
+        request={"application/json": SEND_REQUEST},
+        responses={200: SEND_RESPONSE},
         examples=SEND_EXAMPLES,
         description=(
             "Answers with the message (seed shape). With `failover`, answers with the list of message ids, "
-            "one per hop, in chain order."
+            "one per hop, in chain order. 404: a traffic account is not yours; 409: a traffic account is inactive, "
+            "or the Idempotency-Key was used for a different request."
         ),
     )
     def post(self, request: Request) -> Response:
@@ -142,11 +136,14 @@ class MessageSendApi(APIView):
 
 
 class MessageBulkSendApi(APIView):
+    problem_statuses = (404, 409)
+
     @extend_schema(
         tags=["Message"],
         summary="Send one message to many destinations",
         parameters=[IDEMPOTENCY_HEADER],
-        request=BulkRequestDoc,
+        request={"application/json": BULK_REQUEST},
+        responses={200: BulkSendDoc},
         description=(
             "Up to SENDBULK_MAX_DESTINATIONS (default 100,000) destinations; more answers 413. A bulk with any "
             "invalid destination is refused whole (400) with the index of every bad one as `destinations[i]`."
@@ -209,6 +206,17 @@ def _time_param(request: Request, name: str) -> Any:
     return parsed
 
 
+def _page_size_param(request: Request) -> None:
+    """CursorPagination ignores a bad ``pageSize``; the API refuses it instead, like every other parameter."""
+    value = request.query_params.get("pageSize")
+    if value is None:
+        return
+    try:
+        serializers.IntegerField(min_value=1, max_value=MessageCursorPagination.max_page_size).run_validation(value)
+    except exceptions.ValidationError as exc:
+        raise exceptions.ValidationError({"pageSize": exc.detail}) from exc
+
+
 def _status_param(request: Request) -> str | None:
     for name in ("deliveryStatus", "status"):
         value = request.query_params.get(name)
@@ -219,27 +227,35 @@ def _status_param(request: Request) -> str | None:
 
 LIST_PARAMETERS = [
     OpenApiParameter("id", str, description="A message id: answers that message instead of a list."),
-    OpenApiParameter("trafficAccountId", str),
+    OpenApiParameter("trafficAccountId", UUID_QUERY),
     OpenApiParameter(
         "deliveryStatus",
-        str,
+        case_insensitive_choice(FILTER_VALUES),
         description=(
             "Case-insensitive; one of " + ", ".join(FILTER_VALUES) + ". `Created` selects every message that was "
             "triggered (not a failover hop still waiting). Anything else is a 400."
         ),
     ),
     OpenApiParameter("destination", str),
-    OpenApiParameter("bulkId", str),
+    OpenApiParameter("bulkId", UUID_QUERY),
     OpenApiParameter("reference", str, description="Only messages sent with this `reference` (exact match)."),
-    OpenApiParameter("createdAfter", str, description="ISO-8601, inclusive"),
-    OpenApiParameter("createdBefore", str),
-    OpenApiParameter("cursor", str),
-    OpenApiParameter("pageSize", int),
+    OpenApiParameter("createdAfter", DATETIME_QUERY, description="ISO-8601, inclusive"),
+    OpenApiParameter("createdBefore", DATETIME_QUERY, description="ISO-8601, exclusive"),
+    OpenApiParameter("cursor", str, description="The opaque cursor of a `next` or `previous` link."),
+    OpenApiParameter("pageSize", {"type": "integer", "minimum": 1, "maximum": 1000}, description="Default 100."),
 ]
 
 
 class MessageListApi(APIView):
-    @extend_schema(tags=["Message"], summary="Get a message by ?id=, or list messages", parameters=LIST_PARAMETERS)
+    problem_statuses = (404,)
+
+    @extend_schema(
+        tags=["Message"],
+        summary="Get a message by ?id=, or list messages",
+        description="With `id`, answers that message (404 when it is not yours); otherwise a cursor page.",
+        parameters=LIST_PARAMETERS,
+        responses={200: LIST_RESPONSE},
+    )
     def get(self, request: Request) -> Response:
         if request.query_params.get("id"):
             message = selectors.message_get(customer=request.user, message_id=request.query_params["id"])
@@ -255,20 +271,25 @@ class MessageListApi(APIView):
             created_before=_time_param(request, "createdBefore"),
             reference=request.query_params.get("reference"),
         )
+        _page_size_param(request)
         paginator = MessageCursorPagination()
         page = paginator.paginate_queryset(messages, request, view=self)
         return paginator.get_paginated_response([message_json(m) for m in page])
 
 
 class MessageDetailApi(APIView):
-    @extend_schema(tags=["Message"], summary="Get a message with its status history and failover chain")
+    @extend_schema(
+        tags=["Message"],
+        summary="Get a message with its status history and failover chain",
+        responses={200: MessageDetailDoc},
+    )
     def get(self, request: Request, message_id: str) -> Response:
         message = selectors.message_get(customer=request.user, message_id=message_id)
         return Response(message_detail_json(message, selectors.failover_hops(message=message)))
 
 
 class BulkProgressApi(APIView):
-    @extend_schema(tags=["Message"], summary="Counts per delivery status of a bulk")
+    @extend_schema(tags=["Message"], summary="Counts per delivery status of a bulk", responses={200: BulkProgressDoc})
     def get(self, request: Request, bulk_id: str) -> Response:
         counts = selectors.bulk_progress(customer=request.user, bulk_id=bulk_id)
         return Response({"bulkId": str(bulk_id), "total": sum(counts.values()), "deliveryStatuses": counts})

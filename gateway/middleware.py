@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from gateway.problems import problem_response
+
 
 class CaseInsensitiveApiPathMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -22,4 +24,20 @@ class CaseInsensitiveApiPathMiddleware:
         path = request.path_info
         if path[:5].lower() == "/api/" or path[:4].lower() == "/v1/" or path[:6].lower() == "/v1.1/":
             request.path_info = path.lower()
+        return self.get_response(request)
+
+
+class NulQueryRefusingMiddleware:
+    """A NUL in the path or a query parameter is a 400 problem: PostgreSQL cannot compare text
+    with one, so it used to fail in the database as a 500 (``?destination=%00``)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path_info or any(
+            "\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()
+        ):
+            detail = "The path and query parameters must not contain NUL characters."
+            return problem_response(400, detail, "malformed-request")
         return self.get_response(request)

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "gateway.middleware.CaseInsensitiveApiPathMiddleware",
+    "gateway.middleware.NulQueryRefusingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -145,7 +146,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "gateway.problems.problem_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "gateway.openapi.GatewayAutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
 
@@ -153,17 +154,18 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Omnichannel Messaging Gateway",
     "DESCRIPTION": (
         "Chat API compatible gateway for SMS (Mitto), WhatsApp, Viber, Google Business Messages "
-        "and Telegram. Paths are case-insensitive and served under /api/v1/ and /api/v1.1/."
+        "and Telegram. Each operation is listed once, at the guide's spelling. Aliases served by the same "
+        "handlers: any letter case; singular and plural (`/api/v1/messages/send`, `/api/v1/Message/sendbulk`, "
+        "`/api/v1/Message?id=`); every path under `/api/v1/` also under `/api/v1.1/` and the reverse; "
+        "login also at `/v1/Customers/login`. Every error is `application/problem+json` (RFC 7807)."
     ),
     "VERSION": "1.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
-    },
-    "SECURITY": [{"bearerAuth": []}],
+    "OAS_VERSION": "3.1.0",
+    "ENUM_NAME_OVERRIDES": {"DeliveryStatusEnum": "channels_app.status.Status.CHOICES"},
 }
 
 # Providers. A traffic account's own base URL overrides these (sandbox, regional endpoints).

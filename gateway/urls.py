@@ -18,7 +18,7 @@ urlpatterns = [
     path("api/v1.1/", include(api_patterns)),
     # The Chat API guide prints login without the /api prefix; it is an alias of the one above.
     re_path(r"^v1(?:\.1)?/customers/login$", CustomerLoginApi.as_view(), name="customer-login-guide-alias"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", SpectacularAPIView.as_view(urlconf="gateway.schema_urls"), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("callbacks/", include("webhooks_app.callback_urls")),
     path("healthz", healthz, name="healthz"),

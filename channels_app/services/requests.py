@@ -26,6 +26,7 @@ from channels_app.content import normalise_destination, sms_encoding_and_segment
 from channels_app.services.customer_metadata import CustomerMetadata, customer_metadata
 from channels_app.services.templates import template_check
 from channels_app.status import FAILOVER_WANTED
+from gateway.nul import contains_nul
 from gateway.problems import ProblemException
 
 MAX_FAILOVER_HOPS = 10
@@ -163,6 +164,9 @@ def send_plan(*, customer: Customer, payload: Mapping[str, Any]) -> SendPlan:
             )
             continue
         key, raw = given
+        if contains_nul(raw):
+            errors[key] = ["Must not contain NUL characters (\\u0000)."]
+            continue
         try:
             content = validate_content(account.channel, raw)
             if account.channel == Channel.WHATSAPP:

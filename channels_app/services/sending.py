@@ -144,6 +144,8 @@ def message_send(*, customer: Customer, payload: Mapping[str, Any]) -> Accepted:
 
 
 def _bulk_destinations(payload: Mapping[str, Any]) -> list[Any]:
+    if not isinstance(payload, Mapping):
+        raise exceptions.ValidationError({"$": ["The request body must be a JSON object."]})
     destinations = payload.get("destinations")
     if not isinstance(destinations, list) or not destinations:
         raise exceptions.ValidationError({"destinations": ["A non-empty list of destinations is required."]})

@@ -39,7 +39,7 @@ def test_the_same_key_with_another_body_is_refused(auth_client, request_body):
         HTTP_IDEMPOTENCY_KEY="order-42",
     )
 
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert response.json()["type"].endswith("idempotency-key-reused")
     assert Message.objects.count() == 1
 

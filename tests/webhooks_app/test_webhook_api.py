@@ -290,15 +290,15 @@ def test_the_schema_documents_the_webhook_api(client):
     paths = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()["paths"]
 
     expected = {
-        "/api/v1/webhook": {"get", "post"},
-        "/api/v1/webhook/{webhook_id}": {"get", "put", "delete"},
-        "/api/v1/webhook/{webhook_id}/rotatesecret": {"post"},
-        "/api/v1/webhook/{webhook_id}/deliveries": {"get"},
-        "/api/v1/webhook/{webhook_id}/deliveries/{delivery_id}/redeliver": {"post"},
-        "/api/v1/webhooktrafficaccount/applywebhookfortrafficaccount": {"post"},
-        "/api/v1/webhooktrafficaccount/deletewebhookfortrafficaccount": {"delete"},
+        "/api/v1/Webhook": {"get", "post"},
+        "/api/v1/Webhook/{webhook_id}": {"get", "put", "delete"},
+        "/api/v1/Webhook/{webhook_id}/rotateSecret": {"post"},
+        "/api/v1/Webhook/{webhook_id}/deliveries": {"get"},
+        "/api/v1/Webhook/{webhook_id}/deliveries/{delivery_id}/redeliver": {"post"},
+        "/api/v1/WebhookTrafficAccount/ApplyWebhookForTrafficAccount": {"post"},
+        "/api/v1/WebhookTrafficAccount/DeleteWebhookForTrafficAccount": {"delete"},
     }
     for path, methods in expected.items():
         assert set(paths[path]) >= methods, path
         assert all(paths[path][m]["tags"] == ["Webhook"] for m in methods)
-    assert "examples" in paths["/api/v1/webhook"]["post"]["requestBody"]["content"]["application/json"]
+    assert "examples" in paths["/api/v1/Webhook"]["post"]["requestBody"]["content"]["application/json"]
