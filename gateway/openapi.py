@@ -74,6 +74,13 @@ class GatewayAutoSchema(AutoSchema):
     def _has_query_parameters(self) -> bool:
         return any(getattr(p, "location", None) == "query" for p in self.get_override_parameters())
 
+    def _get_request_body(self, direction: str = "request") -> dict[str, Any] | None:
+        # Every body this API documents is required (a raw JSON Schema body is not marked so).
+        body = super()._get_request_body(direction)
+        if body is not None:
+            body["required"] = True
+        return body
+
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         declared = {int(code) for code in responses if code.isdigit() and int(code) >= 400}

@@ -89,10 +89,12 @@ def _failover(payload: Mapping[str, Any]) -> tuple[list[UUID], FailoverSpec] | N
         raise exceptions.ValidationError({"failover": {"timeoutFailover": ["This field is required."]}})
     errors: dict[str, list[str]] = {}
     seconds = timeout.get("timeoutInSeconds")
+    if isinstance(seconds, float) and seconds.is_integer():
+        seconds = int(seconds)  # JSON has one number type: 20.0 is the integer 20
     if not isinstance(seconds, int) or isinstance(seconds, bool) or not 1 <= seconds <= MAX_FAILOVER_TIMEOUT_SECONDS:
         errors["timeoutInSeconds"] = [f"Must be a whole number of seconds from 1 to {MAX_FAILOVER_TIMEOUT_SECONDS}."]
     wanted = timeout.get("status", "Delivered")
-    canonical = {s.lower(): s for s in FAILOVER_WANTED}.get(str(wanted).lower())
+    canonical = {s.lower(): s for s in FAILOVER_WANTED}.get(str(wanted).strip().lower())
     if canonical is None:
         errors["status"] = [f"Must be one of {', '.join(sorted(FAILOVER_WANTED))}."]
     accounts = timeout.get("trafficAccounts")

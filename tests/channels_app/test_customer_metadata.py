@@ -154,3 +154,15 @@ def test_every_webhook_about_the_message_carries_the_tags(auth_client, sms):
     payloads = [d.payload for d in WebhookDelivery.objects.order_by("created_at")]
     assert [p["eventType"] for p in payloads] == ["Delivered", "Read"]
     assert all((p["reference"], p["metadata"]) == (TAGS["reference"], TAGS["metadata"]) for p in payloads)
+
+
+def test_a_nul_in_channel_content_is_a_400_at_its_path(auth_client, sms):
+    response = auth_client.post(
+        "/api/v1/Message/send",
+        {"trafficAccountId": str(sms.id), "destination": "+41751231234", "sms": {"text": "a\x00b"}},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert [e["path"] for e in response.json()["errors"]] == ["sms"]
+    assert not Message.objects.exists()

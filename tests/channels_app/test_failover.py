@@ -272,3 +272,10 @@ def test_the_sweeper_hands_over_only_hops_short_of_their_wanted_status(auth_clie
     assert second.status == (Status.READY if fires else Status.SCHEDULED)
     history = list(second.events.values_list("status", "source"))
     assert history == [(Status.SCHEDULED, "api"), *([(Status.READY, "failover")] if fires else [])]
+
+
+def test_a_whole_number_written_as_a_float_and_a_padded_status_are_accepted(auth_client, accounts):
+    first, second = _chain(auth_client, accounts, timeout=20.0, wanted=" read ")
+
+    assert (first.failover_timeout_seconds, first.failover_wanted_status) == (20, "Read")
+    assert second.status == Status.SCHEDULED

@@ -98,3 +98,11 @@ def test_old_records_expire(auth_client, request_body, settings):
 
     assert idempotency_records_expire() == 1
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/Message/send", "/api/v1.1/Messages/sendbulk"])
+def test_a_json_array_body_with_a_key_is_a_400_problem(auth_client, path):
+    response = auth_client.post(path, [1, 2], format="json", HTTP_IDEMPOTENCY_KEY="array-body")
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"

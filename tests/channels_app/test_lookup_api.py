@@ -189,3 +189,11 @@ def test_created_selects_triggered_messages_and_leaves_waiting_hops_out(auth_cli
 
     assert created == {first}
     assert scheduled == {waiting}
+
+
+@pytest.mark.parametrize("value", ["0", "1001", "x", "null"])
+def test_a_bad_page_size_is_a_400(auth_client, value):
+    response = auth_client.get(f"/api/v1/Messages?pageSize={value}")
+
+    assert response.status_code == 400
+    assert [e["path"] for e in response.json()["errors"]] == ["pageSize"]

@@ -138,3 +138,11 @@ def test_every_operation_documents_its_body_and_its_errors_as_problems(client):
     assert {"200", "400", "401", "404", "409", "413", "429"} <= set(send)
     message = schema["components"]["schemas"]["Message"]
     assert {"messageId", "deliveryStatus", "reference", "metadata"} <= set(message["required"])
+
+
+def test_a_nul_in_a_query_parameter_is_a_400_problem(auth_client):
+    response = auth_client.get("/api/v1/Messages?destination=%2B4175%00")
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["type"].endswith("malformed-request")
