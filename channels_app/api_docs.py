@@ -22,11 +22,10 @@ from channels_app.services.customer_metadata import (
 )
 from channels_app.services.requests import MAX_FAILOVER_HOPS, MAX_FAILOVER_TIMEOUT_SECONDS
 from channels_app.status import FAILOVER_WANTED, Status
-from gateway.openapi import case_insensitive_pattern
+from gateway.openapi import NO_NUL_PATTERN, case_insensitive_pattern
 
 STATUSES = [status for status, _ in Status.CHOICES]
 CHANNELS = ["sms", "whatsapp", "viber", "gbm", "telegram"]
-_NO_NUL = r"^[^\u0000]*$"
 
 
 class ParticipantDoc(serializers.Serializer):
@@ -191,14 +190,14 @@ _TAGS = {
     "reference": {
         "type": "string",
         "maxLength": MAX_REFERENCE_LENGTH,
-        "pattern": _NO_NUL,
+        "pattern": NO_NUL_PATTERN,
         "description": "Your own tag, returned in lookups and webhooks; a filter of lists and statistics.",
     },
     "metadata": {
         "type": "object",
         "maxProperties": MAX_METADATA_KEYS,
-        "propertyNames": {"minLength": 1, "maxLength": MAX_METADATA_KEY_LENGTH, "pattern": _NO_NUL},
-        "additionalProperties": {"type": "string", "maxLength": MAX_METADATA_VALUE_LENGTH, "pattern": _NO_NUL},
+        "propertyNames": {"minLength": 1, "maxLength": MAX_METADATA_KEY_LENGTH, "pattern": NO_NUL_PATTERN},
+        "additionalProperties": {"type": "string", "maxLength": MAX_METADATA_VALUE_LENGTH, "pattern": NO_NUL_PATTERN},
         "description": "Your own key-values (strings), returned in lookups and webhooks.",
     },
 }

@@ -161,6 +161,7 @@ class WhatsAppTemplateDetailApi(APIView):
     @extend_schema(
         tags=TAGS,
         summary="Get a WhatsApp template in every language it exists in",
+        operation_id="v1_trafficAccounts_WhatsAppTemplates_retrieve",
         responses={200: TemplateDoc(many=True), **PROBLEMS},
     )
     def get(self, request: Request, traffic_account_id: str, name: str) -> Response:

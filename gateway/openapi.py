@@ -28,6 +28,9 @@ _DESCRIPTIONS = {
 }
 
 
+NO_NUL_PATTERN = r"^[^\u0000]*$"
+
+
 class JWTAuthenticationScheme(OpenApiAuthenticationExtension):
     """The Chat API's bearer JWT (from ``Customers/login``)."""
 
@@ -74,6 +77,14 @@ class GatewayAutoSchema(AutoSchema):
     def _has_query_parameters(self) -> bool:
         return any(getattr(p, "location", None) == "query" for p in self.get_override_parameters())
 
+    def _map_serializer_field(self, field: Any, direction: str, bypass_extensions: bool = False) -> dict[str, Any]:
+        # DRF refuses a NUL in every CharField (PostgreSQL cannot store one): say so in the schema.
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        plain_text = schema.get("type") == "string" and not {"pattern", "enum", "format"} & set(schema)
+        if direction == "request" and isinstance(field, serializers.CharField) and plain_text:
+            schema["pattern"] = NO_NUL_PATTERN
+        return schema
+
     def _get_request_body(self, direction: str = "request") -> dict[str, Any] | None:
         # Every body this API documents is required (a raw JSON Schema body is not marked so).
         body = super()._get_request_body(direction)
@@ -99,11 +110,15 @@ class GatewayAutoSchema(AutoSchema):
         return responses
 
 
+def _any_case(values: list[str]) -> str:
+    """A regex alternation of ``values`` in any letter case (JSON Schema patterns have no flags)."""
+    return "|".join("".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in value) for value in values)
+
+
 def case_insensitive_pattern(values: list[str]) -> str:
-    """A JSON Schema pattern matching any of ``values`` in any letter case (JSON Schema patterns
-    have no case-insensitive flag), with surrounding spaces as the server trims them."""
-    alternatives = ["".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in value) for value in values]
-    return r"^\s*(" + "|".join(alternatives) + r")\s*$"
+    """A JSON Schema pattern matching any of ``values`` in any letter case, with surrounding
+    spaces as the server trims them."""
+    return r"^\s*(" + _any_case(values) + r")\s*$"
 
 
 def optional_query(schema: dict[str, Any]) -> dict[str, Any]:
@@ -114,8 +129,7 @@ def optional_query(schema: dict[str, Any]) -> dict[str, Any]:
 
 def case_insensitive_choice(values: list[str]) -> dict[str, Any]:
     """A query parameter taking any of ``values`` in any letter case (or empty: not given)."""
-    alternatives = ["".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in value) for value in values]
-    return {"type": "string", "pattern": r"^(\s*(" + "|".join(alternatives) + r")\s*)?$"}
+    return {"type": "string", "pattern": r"^(\s*(" + _any_case(values) + r")\s*)?$"}
 
 
 UUID_QUERY = optional_query({"type": "string", "format": "uuid"})

@@ -18,7 +18,7 @@ import pytest
 from accounts_app.tokens import token_issue
 from tests.factories import CustomerFactory, TrafficAccountFactory
 
-MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "60"))
+MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "25"))
 SEED = 20261202
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 CHANNELS = ("sms", "whatsapp", "viber", "gbm", "telegram")
