@@ -28,7 +28,7 @@ from channels_app.api_docs import (
     MessageDetailDoc,
 )
 from channels_app.representations import message_detail_json, message_json
-from channels_app.services.idempotency import idempotent
+from channels_app.services.idempotency import MAX_KEY_LENGTH, idempotent
 from channels_app.services.sending import BulkResult, message_send, message_send_bulk
 from channels_app.status_filter import FILTER_VALUES, delivery_status_canonical
 from gateway.openapi import DATETIME_QUERY, UUID_QUERY, case_insensitive_choice
@@ -90,7 +90,7 @@ SEND_EXAMPLES = [
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    {"type": "string", "maxLength": MAX_KEY_LENGTH},
     location=OpenApiParameter.HEADER,
     required=False,
     description="Retrying with the same key and body answers the first response instead of sending again (24 h).",
