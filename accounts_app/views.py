@@ -20,6 +20,7 @@ from accounts_app.services import customer_change_password, customer_login
 class CustomerLoginApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    problem_statuses = (401,)  # wrong credentials (documented by gateway.openapi)
 
     def get_authenticate_header(self, request: Request) -> str:
         # Bad credentials are a 401 (DRF would turn it into 403 on a view without authenticators).

@@ -83,6 +83,10 @@ class Message(models.Model):
     # Accepted with ``"test": true`` (or by a traffic account in test mode): dispatch simulates
     # the provider instead of calling it (``channels_app.services.test_mode``).
     is_test = models.BooleanField(default=False)
+    # The customer's own tag and key-values (channels_app.services.customer_metadata bounds them),
+    # answered in lookups and webhooks; never sent to a provider.
+    reference = models.CharField(max_length=100, blank=True, default="")
+    metadata = models.JSONField(default=dict, blank=True)
 
     # Failover chain: every hop points at the chain's first message; position orders the hops.
     failover_chain = models.ForeignKey(
@@ -137,6 +141,10 @@ class Message(models.Model):
                 condition=Q(failover_deadline__isnull=False),
             ),
             models.Index(fields=["created_at"], name="msg_untriggered", condition=Q(triggered_at__isnull=True)),
+            # The reference filter of lookups and statistics; untagged messages stay out of it.
+            models.Index(
+                fields=["customer", "reference", "-created_at"], name="msg_reference", condition=~Q(reference="")
+            ),
         ]
         constraints = [
             # A provider retries inbound webhooks: the same inbound message is stored once.

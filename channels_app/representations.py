@@ -47,6 +47,8 @@ def message_json(message: Message, participants: list[Participant] | None = None
         "channel": message.channel,
         "direction": message.direction,
         "destination": message.destination,
+        "reference": message.reference or None,
+        "metadata": message.metadata,
     }
     if message.bulk_id:
         body["bulkId"] = str(message.bulk_id)

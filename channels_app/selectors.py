@@ -11,6 +11,7 @@ from rest_framework import exceptions
 
 from accounts_app.models import Customer
 from channels_app.models import Message, MessageEvent, Participant
+from channels_app.status_filter import delivery_status_q
 
 
 def _not_found(message_id: Any) -> exceptions.NotFound:
@@ -51,21 +52,24 @@ def message_list(
     *,
     customer: Customer,
     traffic_account_id: uuid.UUID | None = None,
-    status: str | None = None,
+    status: str | None = None,  # a canonical value of channels_app.status_filter
     destination: str | None = None,
     bulk_id: uuid.UUID | None = None,
     created_after: datetime | None = None,
     created_before: datetime | None = None,
+    reference: str | None = None,
 ) -> QuerySet[Message]:
     messages = Message.objects.filter(customer=customer).select_related("traffic_account", "conversation")
     if traffic_account_id:
         messages = messages.filter(traffic_account_id=traffic_account_id)
     if status:
-        messages = messages.filter(status=status)
+        messages = messages.filter(delivery_status_q(status))
     if destination:
         messages = messages.filter(destination=destination)
     if bulk_id:
         messages = messages.filter(bulk_id=bulk_id)
+    if reference:
+        messages = messages.filter(reference=reference)
     if created_after:
         messages = messages.filter(created_at__gte=created_after)
     if created_before:

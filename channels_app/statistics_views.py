@@ -17,6 +17,8 @@ from rest_framework.views import APIView
 from channels_app.adapters.base import Channel
 from channels_app.representations import iso
 from channels_app.services.statistics import Statistics, max_range, message_statistics
+from channels_app.status_filter import FILTER_VALUES, delivery_status_canonical
+from gateway.openapi import UUID_QUERY, case_insensitive_choice
 
 
 def _instant(request: Request, name: str, errors: dict[str, list[str]]) -> dt.datetime | None:
@@ -60,6 +62,15 @@ def _query(request: Request) -> tuple[dt.datetime, dt.datetime, dict[str, Any]]:
         filters["channel"] = channel.strip().lower()
         if filters["channel"] not in Channel.ALL:
             errors["channel"] = [f"Must be one of {', '.join(Channel.ALL)}."]
+    delivery_status = request.query_params.get("deliveryStatus")
+    if delivery_status:
+        try:
+            filters["delivery_status"] = delivery_status_canonical(delivery_status)
+        except exceptions.ValidationError as exc:
+            errors.update(exc.detail)
+    reference = request.query_params.get("reference")
+    if reference:
+        filters["reference"] = reference
     if errors or start is None or end is None:
         raise exceptions.ValidationError(errors)
     return start, end, filters
@@ -104,6 +115,9 @@ class StatisticsDoc(serializers.Serializer):
         return fields
 
 
+DATE_OR_DATETIME = {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}]}
+
+
 class StatisticsApi(APIView):
     @extend_schema(
         tags=["Statistics"],
@@ -113,12 +127,21 @@ class StatisticsApi(APIView):
             "are not counted. The range may span at most STATISTICS_MAX_RANGE_DAYS (default 93) days."
         ),
         parameters=[
-            OpenApiParameter("from", str, required=True, description="ISO-8601, inclusive"),
-            OpenApiParameter("to", str, required=True, description="ISO-8601, exclusive"),
-            OpenApiParameter("trafficAccountId", str),
-            OpenApiParameter("channel", str, enum=list(Channel.ALL)),
+            OpenApiParameter("from", DATE_OR_DATETIME, required=True, description="ISO-8601, inclusive"),
+            OpenApiParameter("to", DATE_OR_DATETIME, required=True, description="ISO-8601, exclusive; after from"),
+            OpenApiParameter("trafficAccountId", UUID_QUERY),
+            OpenApiParameter("channel", case_insensitive_choice(list(Channel.ALL)), description="Case-insensitive."),
+            OpenApiParameter(
+                "deliveryStatus",
+                case_insensitive_choice(FILTER_VALUES),
+                description="Case-insensitive; one of " + ", ".join(FILTER_VALUES) + ".",
+            ),
+            OpenApiParameter("reference", str, description="Only messages sent with this `reference`."),
         ],
-        responses={200: StatisticsDoc, 400: OpenApiResponse(description="Missing or invalid from/to or filters")},
+        responses={
+            200: StatisticsDoc,
+            400: OpenApiResponse(description="Missing or invalid from/to (or a wider range than allowed) or filters"),
+        },
         examples=[
             OpenApiExample(
                 "One account",

@@ -25,6 +25,7 @@ from channels_app.services.templates import (
     template_sync,
     whatsapp_account_get,
 )
+from gateway.nul import contains_nul
 
 TAGS = ["WhatsAppTemplates"]
 NAME_RULE = "Use 1-512 lowercase letters, digits or underscores."
@@ -62,6 +63,8 @@ class ComponentsField(serializers.ListField):
         if not data:
             raise exceptions.ValidationError(["At least one component (a BODY) is required."])
         bounded_json(data)
+        if contains_nul(data):
+            raise exceptions.ValidationError(["Must not contain NUL characters (\\u0000)."])
         components: list[dict[str, Any]] = []
         errors: list[Any] = []
         seen: set[str] = set()
@@ -162,6 +165,7 @@ class WhatsAppTemplateDetailApi(APIView):
     @extend_schema(
         tags=TAGS,
         summary="Get a WhatsApp template in every language it exists in",
+        operation_id="v1_trafficAccounts_WhatsAppTemplates_retrieve",
         responses={200: TemplateDoc(many=True), **PROBLEMS},
     )
     def get(self, request: Request, traffic_account_id: str, name: str) -> Response:

@@ -10,7 +10,6 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpResponse
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.pagination import CursorPagination
@@ -19,10 +18,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from channels_app import selectors
+from channels_app.api_docs import (
+    BULK_REQUEST,
+    LIST_RESPONSE,
+    SEND_REQUEST,
+    SEND_RESPONSE,
+    BulkProgressDoc,
+    BulkSendDoc,
+    MessageDetailDoc,
+)
 from channels_app.representations import message_detail_json, message_json
-from channels_app.services.idempotency import idempotent
+from channels_app.services.idempotency import MAX_KEY_LENGTH, idempotent
 from channels_app.services.sending import BulkResult, message_send, message_send_bulk
-from channels_app.status import Status
+from channels_app.status_filter import FILTER_VALUES, delivery_status_canonical
+from gateway.openapi import DATETIME_QUERY, UUID_QUERY, case_insensitive_choice
 
 SEND_EXAMPLES = [
     OpenApiExample(
@@ -81,7 +90,7 @@ SEND_EXAMPLES = [
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    {"type": "string", "maxLength": MAX_KEY_LENGTH},
     location=OpenApiParameter.HEADER,
     required=False,
     description="Retrying with the same key and body answers the first response instead of sending again (24 h).",
@@ -99,40 +108,20 @@ def _idempotent_response(request: Request, work: Callable[[], tuple[int, Any]]) 
     return Response(body, status=status_code)
 
 
-class _AnyObject(serializers.DictField):
-    """Documented as a free-form object: the channel objects are validated by the service."""
-
-
-class SendRequestDoc(serializers.Serializer):
-    trafficAccountId = serializers.UUIDField(required=False)
-    destination = serializers.CharField()
-    sms = _AnyObject(required=False)
-    whatsapp = _AnyObject(required=False)
-    viber = _AnyObject(required=False)
-    gbm = _AnyObject(required=False)
-    telegram = _AnyObject(required=False)
-    failover = _AnyObject(required=False)
-    test = serializers.BooleanField(
-        required=False, help_text="True: the provider is never called; the message goes Sent then Delivered."
-    )
-
-
-class BulkRequestDoc(SendRequestDoc):
-    destination = None
-    destinations = serializers.ListField(child=serializers.CharField(), max_length=100_000)
-
-
 class MessageSendApi(APIView):
+    problem_statuses = (404, 409)
+
     @extend_schema(
         tags=["Message"],
         summary="Send one message (or a failover chain)",
         parameters=[IDEMPOTENCY_HEADER],
-        request=SendRequestDoc,
-        responses={200: OpenApiTypes.ANY},  # a message object, or with failover a list of ids
+        request={"application/json": SEND_REQUEST},
+        responses={200: SEND_RESPONSE},
         examples=SEND_EXAMPLES,
         description=(
             "Answers with the message (seed shape). With `failover`, answers with the list of message ids, "
-            "one per hop, in chain order."
+            "one per hop, in chain order. 404: a traffic account is not yours; 409: a traffic account is inactive, "
+            "or the Idempotency-Key was used for a different request."
         ),
     )
     def post(self, request: Request) -> Response:
@@ -147,12 +136,14 @@ class MessageSendApi(APIView):
 
 
 class MessageBulkSendApi(APIView):
+    problem_statuses = (404, 409)
+
     @extend_schema(
         tags=["Message"],
         summary="Send one message to many destinations",
         parameters=[IDEMPOTENCY_HEADER],
-        request=BulkRequestDoc,
-        responses={200: OpenApiTypes.OBJECT},
+        request={"application/json": BULK_REQUEST},
+        responses={200: BulkSendDoc},
         description=(
             "Up to SENDBULK_MAX_DESTINATIONS (default 100,000) destinations; more answers 413. A bulk with any "
             "invalid destination is refused whole (400) with the index of every bad one as `destinations[i]`."
@@ -215,31 +206,62 @@ def _time_param(request: Request, name: str) -> Any:
     return parsed
 
 
+def _page_size_param(request: Request) -> None:
+    """CursorPagination ignores a bad ``pageSize``; the API refuses it instead, like every other parameter."""
+    value = request.query_params.get("pageSize")
+    if value is None:
+        return
+    try:
+        serializers.IntegerField(min_value=1, max_value=MessageCursorPagination.max_page_size).run_validation(value)
+    except exceptions.ValidationError as exc:
+        raise exceptions.ValidationError({"pageSize": exc.detail}) from exc
+
+
+def _status_param(request: Request) -> str | None:
+    for name in ("deliveryStatus", "status"):
+        value = request.query_params.get(name)
+        if value:
+            return delivery_status_canonical(value, parameter=name)
+    return None
+
+
 LIST_PARAMETERS = [
     OpenApiParameter("id", str, description="A message id: answers that message instead of a list."),
-    OpenApiParameter("trafficAccountId", str),
-    OpenApiParameter("deliveryStatus", str, enum=[s for s, _ in Status.CHOICES]),
+    OpenApiParameter("trafficAccountId", UUID_QUERY),
+    OpenApiParameter(
+        "deliveryStatus",
+        case_insensitive_choice(FILTER_VALUES),
+        description=(
+            "Case-insensitive; one of " + ", ".join(FILTER_VALUES) + ". `Created` selects every message that was "
+            "triggered (not a failover hop still waiting). Anything else is a 400."
+        ),
+    ),
     OpenApiParameter("destination", str),
-    OpenApiParameter("bulkId", str),
-    OpenApiParameter("createdAfter", str, description="ISO-8601, inclusive"),
-    OpenApiParameter("createdBefore", str),
-    OpenApiParameter("cursor", str),
-    OpenApiParameter("pageSize", int),
+    OpenApiParameter("bulkId", UUID_QUERY),
+    OpenApiParameter("reference", str, description="Only messages sent with this `reference` (exact match)."),
+    OpenApiParameter("createdAfter", DATETIME_QUERY, description="ISO-8601, inclusive"),
+    OpenApiParameter("createdBefore", DATETIME_QUERY, description="ISO-8601, exclusive"),
+    OpenApiParameter("cursor", str, description="The opaque cursor of a `next` or `previous` link."),
+    OpenApiParameter("pageSize", {"type": "integer", "minimum": 1, "maximum": 1000}, description="Default 100."),
 ]
 
 
 class MessageListApi(APIView):
     schema_action = "list"  # its operation id; GET /Message/{id} is the "retrieve"
+    problem_statuses = (404,)
 
     @extend_schema(
-        tags=["Message"], summary="Get a message by ?id=, or list messages", parameters=LIST_PARAMETERS,
-        responses={200: OpenApiTypes.OBJECT},
+        tags=["Message"],
+        summary="Get a message by ?id=, or list messages",
+        description="With `id`, answers that message (404 when it is not yours); otherwise a cursor page.",
+        parameters=LIST_PARAMETERS,
+        responses={200: LIST_RESPONSE},
     )
     def get(self, request: Request) -> Response:
         if request.query_params.get("id"):
             message = selectors.message_get(customer=request.user, message_id=request.query_params["id"])
             return Response(message_detail_json(message, selectors.failover_hops(message=message)))
-        status = request.query_params.get("deliveryStatus") or request.query_params.get("status")
+        status = _status_param(request)
         messages = selectors.message_list(
             customer=request.user,
             traffic_account_id=_uuid_param(request, "trafficAccountId"),
@@ -248,7 +270,9 @@ class MessageListApi(APIView):
             bulk_id=_uuid_param(request, "bulkId"),
             created_after=_time_param(request, "createdAfter"),
             created_before=_time_param(request, "createdBefore"),
+            reference=request.query_params.get("reference"),
         )
+        _page_size_param(request)
         paginator = MessageCursorPagination()
         page = paginator.paginate_queryset(messages, request, view=self)
         return paginator.get_paginated_response([message_json(m) for m in page])
@@ -256,8 +280,9 @@ class MessageListApi(APIView):
 
 class MessageDetailApi(APIView):
     @extend_schema(
-        tags=["Message"], summary="Get a message with its status history and failover chain",
-        responses={200: OpenApiTypes.OBJECT},
+        tags=["Message"],
+        summary="Get a message with its status history and failover chain",
+        responses={200: MessageDetailDoc},
     )
     def get(self, request: Request, message_id: str) -> Response:
         message = selectors.message_get(customer=request.user, message_id=message_id)
@@ -265,9 +290,7 @@ class MessageDetailApi(APIView):
 
 
 class BulkProgressApi(APIView):
-    @extend_schema(
-        tags=["Message"], summary="Counts per delivery status of a bulk", responses={200: OpenApiTypes.OBJECT}
-    )
+    @extend_schema(tags=["Message"], summary="Counts per delivery status of a bulk", responses={200: BulkProgressDoc})
     def get(self, request: Request, bulk_id: str) -> Response:
         counts = selectors.bulk_progress(customer=request.user, bulk_id=bulk_id)
         return Response({"bulkId": str(bulk_id), "total": sum(counts.values()), "deliveryStatuses": counts})

@@ -155,6 +155,7 @@ MIDDLEWARE = [
     "gateway.request_context.RequestContextMiddleware",
     "gateway.body_limit.RequestBodyLimitMiddleware",
     "gateway.middleware.CaseInsensitiveApiPathMiddleware",
+    "gateway.middleware.NulQueryRefusingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (admin CSS, Swagger UI) are served by the app itself in every mode.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -242,7 +243,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["gateway.parsers.BoundedJSONParser"],
     "EXCEPTION_HANDLER": "gateway.problems.problem_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["accounts_app.api_rate.CustomerRateThrottle"],
-    "DEFAULT_SCHEMA_CLASS": "gateway.schema.GatewayAutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "gateway.openapi.GatewayAutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
 
@@ -250,7 +251,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Omnichannel Messaging Gateway",
     "DESCRIPTION": (
         "Chat API compatible gateway for SMS (Mitto), WhatsApp, Viber, Google Business Messages "
-        "and Telegram. Paths are case-insensitive and served under /api/v1/ and /api/v1.1/."
+        "and Telegram. Each operation is listed once, at the guide's spelling. Aliases served by the same "
+        "handlers: any letter case; singular and plural (`/api/v1/messages/send`, `/api/v1/Message/sendbulk`, "
+        "`/api/v1/Message?id=`); every path under `/api/v1/` also under `/api/v1.1/` and the reverse; "
+        "login also at `/v1/Customers/login`. Every error is `application/problem+json` (RFC 7807)."
     ),
     "VERSION": "1.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -270,6 +274,8 @@ SPECTACULAR_SETTINGS = {
     # Schema-quality notes (operation id suffixes, APIViews without serializer_class) are not
     # deployment problems; keeping them out of `check --deploy` keeps its security findings visible.
     "ENABLE_DJANGO_DEPLOY_CHECK": False,
+    "OAS_VERSION": "3.1.0",
+    "ENUM_NAME_OVERRIDES": {"DeliveryStatusEnum": "channels_app.status.Status.CHOICES"},
 }
 
 # Providers. A traffic account's own base URL overrides these (sandbox, regional endpoints).

@@ -1,10 +1,11 @@
 """Root URLs. The API is served under /api/v1/ and /api/v1.1/ with the same handlers."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts_app.admin_login import throttled_admin_login
+from accounts_app.views import CustomerLoginApi
 from channels_app.dashboard.views import delivery_dashboard
 from gateway.health import healthz, livez, readyz
 from gateway.metrics_view import metrics
@@ -18,7 +19,9 @@ api_patterns = [
 urlpatterns = [
     path("api/v1/", include(api_patterns)),
     path("api/v1.1/", include(api_patterns)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    # The Chat API guide prints login without the /api prefix; it is an alias of the one above.
+    re_path(r"^v1(?:\.1)?/customers/login$", CustomerLoginApi.as_view(), name="customer-login-guide-alias"),
+    path("api/schema/", SpectacularAPIView.as_view(urlconf="gateway.schema_urls"), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("callbacks/", include("webhooks_app.callback_urls")),
     path("healthz", healthz, name="healthz"),

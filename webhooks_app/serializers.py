@@ -20,9 +20,10 @@ _CANONICAL_TRIGGER = {trigger.lower(): trigger for trigger in TRIGGERS}
 
 
 class WebhookWriteSerializer(serializers.Serializer):
-    """POST takes every field; PUT (``partial=True``) replaces the fields it is given."""
+    """POST needs ``url`` and ``triggers`` (the guide's example has nothing else); ``name`` is an
+    optional label. PUT (``partial=True``) replaces the fields it is given."""
 
-    name = serializers.CharField(max_length=200)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     url = serializers.CharField(max_length=2000)
     triggers = serializers.ListField(child=serializers.CharField(max_length=32), allow_empty=False, max_length=16)
     isActive = serializers.BooleanField(required=False, default=True)

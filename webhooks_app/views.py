@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.pagination import CursorPagination
@@ -82,6 +83,8 @@ DELIVERY_EXAMPLE = {
         "destination": "+41751231234",
         "error": None,
         "createdAt": "2024-05-02T09:15:59.402Z",
+        "reference": "Campaign 2024-05",
+        "metadata": {"orderId": "A-1042"},
     },
     "attempts": [
         {
@@ -200,6 +203,8 @@ class WebhookRotateSecretApi(APIView):
 
 
 class WebhookApplyApi(APIView):
+    problem_statuses = (404,)
+
     @extend_schema(
         tags=[TAG],
         summary="Send a traffic account's events to a webhook",
@@ -218,17 +223,21 @@ class WebhookApplyApi(APIView):
 
 
 class WebhookUnapplyApi(APIView):
+    problem_statuses = (400, 404)
+
     @extend_schema(
         tags=[TAG],
         summary="Stop sending a traffic account's events to a webhook",
-        description="`webhookId` and `trafficAccountId` come from the JSON body or the query string.",
+        description=(
+            "`webhookId` and `trafficAccountId` come from the query string (documented here) or, for clients "
+            "that send them as a JSON body, from the body."
+        ),
         parameters=[
-            OpenApiParameter("webhookId", str, required=False),
-            OpenApiParameter("trafficAccountId", str, required=False),
+            OpenApiParameter("webhookId", OpenApiTypes.UUID, required=True),
+            OpenApiParameter("trafficAccountId", OpenApiTypes.UUID, required=True),
         ],
-        request=WebhookMappingSerializer,
+        request=None,
         responses={204: None},
-        examples=[MAPPING_EXAMPLE],
     )
     def delete(self, request: Request) -> Response:
         body = request.data if isinstance(request.data, dict) else {}

@@ -5,7 +5,7 @@ The key's row is inserted in the same transaction as the messages. A concurrent 
 waits on the unique index until the first commits, then finds the stored answer; a crash rolls
 both back, so a key never points at a half-done send. A request that fails validation stores
 nothing, so the client can correct it and resend with the same key. The same key with a
-different body is refused (422): it is a client bug, not a retry.
+different body is refused (409 Conflict): it is a client bug, not a retry.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def idempotent(
             existing = IdempotencyRecord.objects.get(customer=customer, key=key)
             if existing.request_hash != digest:
                 raise ProblemException(
-                    status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
+                    status_code=status.HTTP_409_CONFLICT,
                     problem_type="idempotency-key-reused",
                     detail="This Idempotency-Key was used for a different request.",
                 ) from None

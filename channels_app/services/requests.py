@@ -13,7 +13,7 @@ are refused (see ``channels_app.content``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -25,8 +25,10 @@ from channels_app.adapters.base import Channel
 from channels_app.capabilities import can_reach
 from channels_app.content import normalise_destination, sms_encoding_and_segments, validate_content
 from channels_app.content.viber_kinds import viber_kind_check
+from channels_app.services.customer_metadata import CustomerMetadata, customer_metadata
 from channels_app.services.templates import template_check
 from channels_app.status import FAILOVER_WANTED
+from gateway.nul import contains_nul
 from gateway.problems import ProblemException
 
 MAX_FAILOVER_HOPS = 10
@@ -56,6 +58,7 @@ class SendPlan:
     failover: FailoverSpec | None
     # Mitto's per-request ``"test": true``, for every channel: nothing reaches the provider.
     test: bool = False
+    tags: CustomerMetadata = field(default_factory=CustomerMetadata)
 
 
 def channel_objects(payload: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
@@ -90,10 +93,12 @@ def _failover(payload: Mapping[str, Any]) -> tuple[list[UUID], FailoverSpec] | N
         raise exceptions.ValidationError({"failover": {"timeoutFailover": ["This field is required."]}})
     errors: dict[str, list[str]] = {}
     seconds = timeout.get("timeoutInSeconds")
+    if isinstance(seconds, float) and seconds.is_integer():
+        seconds = int(seconds)  # JSON has one number type: 20.0 is the integer 20
     if not isinstance(seconds, int) or isinstance(seconds, bool) or not 1 <= seconds <= MAX_FAILOVER_TIMEOUT_SECONDS:
         errors["timeoutInSeconds"] = [f"Must be a whole number of seconds from 1 to {MAX_FAILOVER_TIMEOUT_SECONDS}."]
     wanted = timeout.get("status", "Delivered")
-    canonical = {s.lower(): s for s in FAILOVER_WANTED}.get(str(wanted).lower())
+    canonical = {s.lower(): s for s in FAILOVER_WANTED}.get(str(wanted).strip().lower())
     if canonical is None:
         errors["status"] = [f"Must be one of {', '.join(sorted(FAILOVER_WANTED))}."]
     accounts = timeout.get("trafficAccounts")
@@ -167,6 +172,7 @@ def send_plan(*, customer: Customer, payload: Mapping[str, Any]) -> SendPlan:
     if not isinstance(payload, Mapping):
         raise exceptions.ValidationError({"$": ["The request body must be a JSON object."]})
     failover = _failover(payload)
+    tags = customer_metadata(payload)
     first_id = payload.get("trafficAccountId")
     ids: list[UUID] = []
     if first_id not in (None, ""):
@@ -196,6 +202,9 @@ def send_plan(*, customer: Customer, payload: Mapping[str, Any]) -> SendPlan:
             )
             continue
         key, raw = given
+        if contains_nul(raw):
+            errors[key] = ["Must not contain NUL characters (\\u0000)."]
+            continue
         try:
             content = validate_content(account.channel, raw)
             if account.channel == Channel.WHATSAPP:
@@ -226,7 +235,7 @@ def send_plan(*, customer: Customer, payload: Mapping[str, Any]) -> SendPlan:
             ]
     if errors:
         raise exceptions.ValidationError(errors)
-    return SendPlan(hops=hops, failover=failover[1] if failover else None, test=_test_flag(payload))
+    return SendPlan(hops=hops, failover=failover[1] if failover else None, test=_test_flag(payload), tags=tags)
 
 
 def destination_for(account: TrafficAccount, value: Any, path: str = "destination") -> str:

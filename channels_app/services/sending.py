@@ -73,6 +73,8 @@ def _new_hop(
         sms_encoding=hop.sms_encoding,
         sms_segments=hop.sms_segments,
         is_test=plan.test or hop.account.test_mode,
+        reference=plan.tags.reference,
+        metadata=plan.tags.metadata,
         failover_chain_id=chain_id,
         failover_position=index if chain_id else None,
         failover_wanted_status=failover.wanted_status if failover else "",
@@ -168,6 +170,8 @@ def message_send(*, customer: Customer, payload: Mapping[str, Any]) -> Accepted:
 
 
 def _bulk_destinations(payload: Mapping[str, Any]) -> list[Any]:
+    if not isinstance(payload, Mapping):
+        raise exceptions.ValidationError({"$": ["The request body must be a JSON object."]})
     destinations = payload.get("destinations")
     if not isinstance(destinations, list) or not destinations:
         raise exceptions.ValidationError({"destinations": ["A non-empty list of destinations is required."]})

@@ -20,6 +20,7 @@ from django.db.models import Count, QuerySet
 
 from accounts_app.models import Customer
 from channels_app.models import Message
+from channels_app.status_filter import delivery_status_q
 
 DEFAULT_MAX_RANGE_DAYS = 93
 
@@ -86,6 +87,8 @@ def message_statistics(
     created_to: datetime,
     traffic_account_id: uuid.UUID | None = None,
     channel: str | None = None,
+    delivery_status: str | None = None,
+    reference: str | None = None,
 ) -> Statistics:
     """One GROUP BY over the customer's outbound, triggered messages created in [from, to).
 
@@ -98,6 +101,10 @@ def message_statistics(
         traffic_account_id=traffic_account_id,
         channel=channel,
     )
+    if delivery_status:
+        messages = messages.filter(delivery_status_q(delivery_status))
+    if reference:
+        messages = messages.filter(reference=reference)
     grouped = (
         messages.values("traffic_account_id", "channel", "status")
         .annotate(count=Count("id"))

@@ -295,6 +295,8 @@ def test_the_lag_of_a_fired_deadline_is_observed_and_a_satisfied_one_is_not(auth
     new_count, new_total = observed()
     assert new_count == count + 1  # only the hop that missed its status fired
     assert 3 <= new_total - total < 10
+
+
 def _chain_body(accounts, wanted):
     return {
         "destination": "1861312834",
@@ -341,3 +343,10 @@ def test_read_on_sms_is_refused_but_delivered_is_not_and_a_last_telegram_hop_is_
     accepted = auth_client.post("/api/v1/Message/send", body, format="json")
     assert accepted.status_code == 200, accepted.json()
     assert len(accepted.json()) == 2
+
+
+def test_a_whole_number_written_as_a_float_and_a_padded_status_are_accepted(auth_client, accounts):
+    first, second = _chain(auth_client, accounts, timeout=20.0, wanted=" read ")
+
+    assert (first.failover_timeout_seconds, first.failover_wanted_status) == (20, "Read")
+    assert second.status == Status.SCHEDULED

@@ -39,7 +39,7 @@ def test_the_same_key_with_another_body_is_refused(auth_client, request_body):
         HTTP_IDEMPOTENCY_KEY="order-42",
     )
 
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert response.json()["type"].endswith("idempotency-key-reused")
     assert Message.objects.count() == 1
 
@@ -98,3 +98,11 @@ def test_old_records_expire(auth_client, request_body, settings):
 
     assert idempotency_records_expire() == 1
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/Message/send", "/api/v1.1/Messages/sendbulk"])
+def test_a_json_array_body_with_a_key_is_a_400_problem(auth_client, path):
+    response = auth_client.post(path, [1, 2], format="json", HTTP_IDEMPOTENCY_KEY="array-body")
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"

@@ -143,3 +143,57 @@ def test_cursor_pagination_walks_every_message_once(auth_client, account):
 
     assert len(seen) == 7
     assert set(seen) == sent
+
+
+def test_delivery_status_filter_is_case_insensitive(auth_client, account):
+    delivered = _send(auth_client, account)
+    _send(auth_client, account, "+41751231235")
+    Message.objects.filter(id=delivered).update(status=Status.DELIVERED)
+
+    for spelling in ("delivered", "DELIVERED", "Delivered"):
+        results = auth_client.get(f"/api/v1/Messages?deliveryStatus={spelling}").json()["results"]
+        assert [m["messageId"] for m in results] == [delivered]
+
+
+def test_an_unknown_delivery_status_is_a_400_listing_the_valid_ones(auth_client, account):
+    _send(auth_client, account)
+
+    response = auth_client.get("/api/v1/Messages?deliveryStatus=Deliverd")
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    (error,) = response.json()["errors"]
+    assert error["path"] == "deliveryStatus"
+    assert "Delivered" in error["message"] and "Created" in error["message"]
+
+
+def test_created_selects_triggered_messages_and_leaves_waiting_hops_out(auth_client, account):
+    whatsapp = TrafficAccountFactory(customer=auth_client.customer, channel="whatsapp")
+    response = auth_client.post(
+        "/api/v1/Message/send",
+        {
+            "destination": "+41751231234",
+            "sms": {"text": "hi"},
+            "whatsapp": {"type": "regular", "regular": {"type": "text", "text": "hi"}},
+            "failover": {
+                "type": "Timeout",
+                "timeoutFailover": {"timeoutInSeconds": 20, "trafficAccounts": [str(whatsapp.id), str(account.id)]},
+            },
+        },
+        format="json",
+    )
+    first, waiting = response.json()
+
+    created = {m["messageId"] for m in auth_client.get("/api/v1/Messages?deliveryStatus=created").json()["results"]}
+    scheduled = {m["messageId"] for m in auth_client.get("/api/v1/Messages?deliveryStatus=Scheduled").json()["results"]}
+
+    assert created == {first}
+    assert scheduled == {waiting}
+
+
+@pytest.mark.parametrize("value", ["0", "1001", "x", "null"])
+def test_a_bad_page_size_is_a_400(auth_client, value):
+    response = auth_client.get(f"/api/v1/Messages?pageSize={value}")
+
+    assert response.status_code == 400
+    assert [e["path"] for e in response.json()["errors"]] == ["pageSize"]

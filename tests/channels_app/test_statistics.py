@@ -197,3 +197,15 @@ def test_the_counts_are_one_query(django_assert_num_queries, sms, whatsapp):
 
     assert len(statistics.rows) == 6
     assert statistics.totals == {"Sent": 2, "Delivered": 2, "Failed": 2}
+
+
+def test_delivery_status_filters_statistics_case_insensitively(auth_client, sms):
+    _message(sms, Status.DELIVERED, FROM)
+    _message(sms, Status.FAILED, FROM)
+
+    body = auth_client.get(f"/api/v1/statistics?{WINDOW}&deliveryStatus=failed").json()
+    unknown = auth_client.get(f"/api/v1/statistics?{WINDOW}&deliveryStatus=nope")
+
+    assert body["totals"] == {"Failed": 1}
+    assert unknown.status_code == 400
+    assert [e["path"] for e in unknown.json()["errors"]] == ["deliveryStatus"]

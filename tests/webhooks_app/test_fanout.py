@@ -92,6 +92,8 @@ def test_the_delivered_payload(account):
         "destination": "+41751231234",
         "error": None,
         "createdAt": message.created_at.isoformat().replace("+00:00", "Z"),
+        "reference": None,
+        "metadata": {},
     }
     assert delivery.message_id == message.id
 

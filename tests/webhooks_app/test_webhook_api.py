@@ -29,6 +29,24 @@ def _create(client, **overrides) -> dict:
     return response.json()
 
 
+def test_create_needs_only_url_and_triggers_as_the_guide_shows(auth_client):
+    response = auth_client.post("/api/v1/Webhook", {"url": URL, "triggers": ["Delivered"]}, format="json")
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["name"] == ""
+    assert Webhook.objects.get(id=body["id"]).triggers == ["Delivered"]
+
+
+def test_update_without_name_keeps_the_name(auth_client):
+    created = _create(auth_client, name="CRM")
+
+    response = auth_client.put(f"/api/v1/Webhook/{created['id']}", {"triggers": ["Failed"]}, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["name"] == "CRM"
+
+
 def test_create_answers_the_webhook_with_its_secret_once(auth_client):
     response = auth_client.post(
         "/api/v1/Webhook",
@@ -95,7 +113,7 @@ def test_put_changes_name_url_and_active_flag(auth_client):
         ({"triggers": []}, "triggers"),
         ({"triggers": "Delivered"}, "triggers"),
         ({"url": "ftp://93.184.215.14/x"}, "url"),
-        ({"name": ""}, "name"),
+        ({"name": "x" * 201}, "name"),
     ],
 )
 def test_invalid_input_is_a_problem_naming_the_field(auth_client, body, path):
@@ -108,11 +126,11 @@ def test_invalid_input_is_a_problem_naming_the_field(auth_client, body, path):
     assert [e["path"] for e in response.json()["errors"]] == [path]
 
 
-def test_post_requires_name_url_and_triggers(auth_client):
+def test_post_requires_url_and_triggers(auth_client):
     response = auth_client.post("/api/v1/Webhook", {}, format="json")
 
     assert response.status_code == 400
-    assert {e["path"] for e in response.json()["errors"]} == {"name", "url", "triggers"}
+    assert {e["path"] for e in response.json()["errors"]} == {"url", "triggers"}
 
 
 def test_delete(auth_client):
@@ -298,15 +316,15 @@ def test_the_schema_documents_the_webhook_api(client):
     paths = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()["paths"]
 
     expected = {
-        "/api/v1/webhook": {"get", "post"},
-        "/api/v1/webhook/{webhook_id}": {"get", "put", "delete"},
-        "/api/v1/webhook/{webhook_id}/rotatesecret": {"post"},
-        "/api/v1/webhook/{webhook_id}/deliveries": {"get"},
-        "/api/v1/webhook/{webhook_id}/deliveries/{delivery_id}/redeliver": {"post"},
-        "/api/v1/webhooktrafficaccount/applywebhookfortrafficaccount": {"post"},
-        "/api/v1/webhooktrafficaccount/deletewebhookfortrafficaccount": {"delete"},
+        "/api/v1/Webhook": {"get", "post"},
+        "/api/v1/Webhook/{webhook_id}": {"get", "put", "delete"},
+        "/api/v1/Webhook/{webhook_id}/rotateSecret": {"post"},
+        "/api/v1/Webhook/{webhook_id}/deliveries": {"get"},
+        "/api/v1/Webhook/{webhook_id}/deliveries/{delivery_id}/redeliver": {"post"},
+        "/api/v1/WebhookTrafficAccount/ApplyWebhookForTrafficAccount": {"post"},
+        "/api/v1/WebhookTrafficAccount/DeleteWebhookForTrafficAccount": {"delete"},
     }
     for path, methods in expected.items():
         assert set(paths[path]) >= methods, path
         assert all(paths[path][m]["tags"] == ["Webhook"] for m in methods)
-    assert "examples" in paths["/api/v1/webhook"]["post"]["requestBody"]["content"]["application/json"]
+    assert "examples" in paths["/api/v1/Webhook"]["post"]["requestBody"]["content"]["application/json"]

@@ -42,6 +42,8 @@ def event_payload(*, message: Message, event_type: str, occurred_at: datetime) -
         "destination": message.destination,
         "error": {"code": message.error_code, "text": message.error_text} if failed else None,
         "createdAt": iso(message.created_at),
+        "reference": message.reference or None,
+        "metadata": message.metadata,
     }
     if message.billing:
         payload["billing"] = message.billing
