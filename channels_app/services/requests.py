@@ -202,11 +202,11 @@ def send_plan(*, customer: Customer, payload: Mapping[str, Any]) -> SendPlan:
             )
             continue
         key, raw = given
-        if contains_nul(raw):
-            errors[key] = ["Must not contain NUL characters (\\u0000)."]
-            continue
         try:
+            # Field validation first: its bounds name the path of a NUL or of a too-deep object.
             content = validate_content(account.channel, raw)
+            if contains_nul(raw):
+                raise exceptions.ValidationError(["Must not contain NUL characters (\\u0000)."])
             if account.channel == Channel.WHATSAPP:
                 template_check(account=account, content=content)
             if account.channel == Channel.VIBER:

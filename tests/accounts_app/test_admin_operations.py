@@ -7,6 +7,7 @@ import re
 
 import pytest
 import responses
+from django.conf import settings
 from django.contrib.messages import get_messages
 
 from accounts_app.models import Customer
@@ -16,7 +17,7 @@ from tests.factories import MessageFactory, TrafficAccountFactory
 
 pytestmark = pytest.mark.django_db
 
-GRAPH_TEMPLATES = "https://graph.test/v21.0/waba-1/message_templates"
+GRAPH_TEMPLATES = f"https://graph.test/{settings.WHATSAPP_GRAPH_VERSION}/waba-1/message_templates"
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ def _send_viber(client, account, keyboard: dict):
     body = {
         "trafficAccountId": str(account.id),
         "destination": "01234567890A=",
-        "viber": {"type": "transactional", "text": "hi", "keyboard": keyboard},
+        "viber": {"type": "regular", "text": "hi", "keyboard": keyboard},
     }
     return client.post("/api/v1/Message/send", json.dumps(body), content_type="application/json")
 

@@ -200,6 +200,7 @@ def test_deactivating_through_the_admin_cancels_pending_messages(client, auth_cl
         "phone_number": "",
         "base_url": sms_account.base_url,
         "throughput_per_second": "",
+        "viber_kind": sms_account.viber_kind,
     }  # "is_active" left out: the checkbox is unticked
 
     response = client.post(f"/admin/accounts_app/trafficaccount/{sms_account.id}/change/", form)
