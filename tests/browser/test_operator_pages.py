@@ -70,7 +70,7 @@ def test_admin_dashboard_and_swagger_load_every_file_from_the_gateway(gateway_ur
     page.goto(f"{gateway_url}/api/docs/")
     page.wait_for_selector(".opblock", state="visible")
     assert page.locator(".opblock").count() > 20
-    assert page.locator(".opblock-summary-path", has_text="/api/v1/messages/send").first.is_visible()
+    assert page.locator(".opblock-summary-path", has_text="/api/v1/Message/send").first.is_visible()
 
     assert traffic.failures == []
     assert traffic.hosts() == {gateway_url.removeprefix("http://")}, sorted(set(traffic.requests))

@@ -164,5 +164,5 @@ def test_a_nul_in_channel_content_is_a_400_at_its_path(auth_client, sms):
     )
 
     assert response.status_code == 400
-    assert [e["path"] for e in response.json()["errors"]] == ["sms"]
+    assert [e["path"] for e in response.json()["errors"]] == ["sms.text"]
     assert not Message.objects.exists()
