@@ -112,7 +112,7 @@ class Message(models.Model):
     # statistics and date filters rely on it matching the moment the request was accepted.
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
-    triggered_at = models.DateTimeField(null=True, blank=True)  # the seed's "Created"
+    triggered_at = models.DateTimeField(null=True, blank=True)  # the Chat API's "Created" (docs/chat-api.md)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)

@@ -1,4 +1,4 @@
-"""The Chat API's JSON shapes for messages (camelCase, as the seed's responses show)."""
+"""The Chat API's JSON shapes for messages (camelCase, as the Chat API guide's responses show, docs/chat-api.md)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def participant_json(participant: Participant, *, with_id: bool) -> dict[str, An
 
 
 def message_json(message: Message, participants: list[Participant] | None = None) -> dict[str, Any]:
-    """The send response shape of the seed, plus what lookups need. A sender that already holds
+    """The Chat API's send response shape (docs/chat-api.md), plus what lookups need. A sender that already holds
     the conversation's participants passes them, saving a query."""
     if participants is None:
         participants = list(message.conversation.participants.all())

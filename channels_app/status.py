@@ -9,14 +9,14 @@ Spelling follows the Chat API (``Ready``, ``Sent``, ``Delivered``, ``Read``, ``F
         |                    +---retry---------+                               +--> Failed (terminal*)
         +--cancel--> Cancelled (failover chain already satisfied)
 
-* ``Scheduled``: a failover backup hop that has not been triggered. The seed calls triggering
-  "the status Created"; a message whose ``triggered_at`` is still empty was never Created and is
-  purged after 60 days.
-* ``Ready``: accepted and queued for dispatch (what ``Message/send`` answers, as in the seed).
+* ``Scheduled``: a failover backup hop that has not been triggered. The Chat API guide
+  (docs/chat-api.md) calls triggering "the status Created"; a message whose ``triggered_at`` is
+  still empty was never Created and is purged after 60 days.
+* ``Ready``: accepted and queued for dispatch (what ``Message/send`` answers, as in the Chat API guide).
 * ``Sending``: claimed by exactly one worker; a lease lets the sweeper recover a killed worker.
 * Provider reports only move a message forward by rank. ``Failed`` is terminal, except that
   WhatsApp may report ``Delivered``/``Read`` after ``Failed`` on multi-device users: the better
-  state is kept (provider-contracts §0).
+  state is kept (docs/providers.md, Common).
 * ``Received``: an inbound user message.
 """
 

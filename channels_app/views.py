@@ -119,7 +119,7 @@ class MessageSendApi(APIView):
         responses={200: SEND_RESPONSE},
         examples=SEND_EXAMPLES,
         description=(
-            "Answers with the message (seed shape). With `failover`, answers with the list of message ids, "
+            "Answers with the message (the Chat API's shape). With `failover`, answers with the list of message ids, "
             "one per hop, in chain order. 404: a traffic account is not yours; 409: a traffic account is inactive, "
             "or the Idempotency-Key was used for a different request."
         ),

@@ -1,7 +1,7 @@
 """Google Business Messages: sending with service-account OAuth, receipts and user messages.
 
-Google shut GBM down on 31 July 2024; the seed still specifies it, so this adapter follows the
-documented contract (provider-contracts.md §4) and is exercised against the sandbox.
+Google shut GBM down on 31 July 2024; the Chat API still specifies it, so this adapter follows
+Google's documented contract (docs/providers.md) and is exercised against the sandbox.
 
 * ``messageId`` is our message id. Google treats it as an idempotency key, so a retry after a
   timeout cannot duplicate the message, and receipts name it, so they find the message directly.
@@ -249,7 +249,7 @@ def _content_fields(content: Mapping[str, Any]) -> dict[str, Any]:
         return {"image": {"contentInfo": info}}
     card = content.get("standaloneCard")
     if isinstance(card, Mapping):
-        # The seed writes the card's content directly; accept the API's own nesting too.
+        # The Chat API writes the card's content directly; accept the API's own nesting too.
         card_content = card["cardContent"] if isinstance(card.get("cardContent"), Mapping) else card
         return {"richCard": {"standaloneCard": {"cardContent": dict(card_content)}}}
     carousel = content.get("carouselCard")

@@ -3,7 +3,7 @@
 The bot token is the only credential and it travels in the URL path (``/bot<token>/<method>``),
 so every call hands it to ``call_provider`` as a secret: the recorded exchange, including any
 connection-error text, shows ``***`` instead. Bots get no delivery or read receipts, so the
-provider's ``ok: true`` is the message's final state (the seed's "Ready" ends there).
+provider's ``ok: true`` is the message's final state (the Chat API's "Ready" becomes Sent and ends there).
 """
 
 from __future__ import annotations
@@ -38,14 +38,14 @@ from channels_app.adapters.http import call_provider, retry_after_seconds
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 
-# The seed's parseMode values (case-insensitive) -> Bot API parse_mode; Default sends none.
+# The Chat API's parseMode values (docs/chat-api.md) (case-insensitive) -> Bot API parse_mode; Default sends none.
 _PARSE_MODES: dict[str, str | None] = {
     "default": None,
     "markdown": "Markdown",
     "html": "HTML",
     "markdownv2": "MarkdownV2",
 }
-# Seed media key -> (Bot API method, the method's file field).
+# Chat API media key -> (Bot API method, the method's file field).
 _MEDIA_METHODS: dict[str, tuple[str, str]] = {
     "photo": ("sendPhoto", "photo"),
     "document": ("sendDocument", "document"),

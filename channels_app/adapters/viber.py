@@ -65,7 +65,7 @@ SENDER_NAME_MAX = 28
 # of showing a broken keyboard. Our own one-button keyboard only uses level-1 properties.
 KEYBOARD_MIN_API_VERSION = 7
 
-# send_message ``status`` values (provider-contracts.md §3a); anything unknown refuses the message.
+# send_message ``status`` values (docs/providers.md, Viber bots); anything unknown refuses the message.
 _THROTTLED_STATUSES = frozenset({12})
 _CONFIG_STATUSES = frozenset({1, 2, 7, 8, 9, 10})
 
@@ -122,7 +122,7 @@ def _check_response(response: requests.Response, exchange: HttpExchange) -> dict
 
 
 def _filename_from_url(url: str) -> str:
-    """The last path segment when it looks like a file name (the seed lets it be implied)."""
+    """The last path segment when it looks like a file name (the Chat API lets it be implied)."""
     segment = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
     return segment if _FILENAME_PATTERN.fullmatch(segment) else ""
 

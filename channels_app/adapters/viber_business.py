@@ -46,7 +46,7 @@ ACCOUNT_QUERY_PARAMETER = "ta"
 MIN_TTL_SECONDS = 30
 MAX_TTL_SECONDS = 1_209_600
 
-# The seed's categories -> the partner's label; session messages take the session rate.
+# The Chat API's categories -> the partner's label; session messages take the session rate.
 _LABELS = {"transactional": "TRANSACTIONAL", "promotional": "PROMOTIONAL", "session": "PROMOTIONAL"}
 # Status groups of a delivery report (the partner's MessageGeneralStatus).
 _STATUS_GROUPS = {

@@ -1,6 +1,6 @@
-"""The ``gbm`` object (Google Business Messages), in the seed's flattened shape.
+"""The ``gbm`` object (Google Business Messages), in the Chat API's flattened shape (docs/chat-api.md).
 
-The seed flattens Google's message (``image`` holds the content info directly, ``standaloneCard``
+The Chat API flattens Google's message (``image`` holds the content info directly, ``standaloneCard``
 holds the card content directly); the adapter wraps them into Google's ``richCard`` structure.
 
 Rules enforced: exactly one of text, image, standaloneCard, carouselCard, unless the message is

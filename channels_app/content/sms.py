@@ -1,6 +1,6 @@
 """The ``sms`` object of a send request: ``{"text": ..., "sender": ...}``.
 
-The seed's sender rule (numeric 1-16 or alphanumeric 1-11) is the operators' rule for originator
+The Chat API's sender rule (docs/chat-api.md) (numeric 1-16 or alphanumeric 1-11) is the operators' rule for originator
 addresses; checking it here turns Mitto's response codes 5/6 ("empty/invalid sender") into a 400
 the customer sees at once instead of a Failed message later.
 """

@@ -2,7 +2,7 @@
 
 Limits are the Bot API's: text 1-4096 characters (counted on the text as sent, markup included,
 because what remains "after entities parsing" is only known to Telegram), captions 0-1024. The
-seed allows only .gif, .pdf and .zip documents (Telegram's sendDocument-by-URL restriction), so a
+Chat API (docs/chat-api.md) allows only .gif, .pdf and .zip documents (Telegram's sendDocument-by-URL restriction), so a
 document URL's path must end in one of those; the query string is ignored.
 """
 

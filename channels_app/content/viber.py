@@ -1,19 +1,19 @@
 """The ``viber`` object: a message ``type`` and any of text, mediaUrl, file, button, keyboard.
 
 Rules enforced, and why:
-- ``type`` is session, promotional, transactional or regular (the seed's categories; the seed's
+- ``type`` is session, promotional, transactional or regular (the Chat API's categories, docs/chat-api.md; its
   own "regular" example is accepted).
 - Text is capped at 1000 characters: Business Messages' limit, stricter than the Bot API's 7000,
   so a message stays sendable whichever Viber route the account uses.
-- A transactional message may not carry ``mediaUrl`` or ``file``: the seed defines transactional
+- A transactional message may not carry ``mediaUrl`` or ``file``: the Chat API defines transactional
   as "text and optional URL related to the text" and lists media and files under session and
   promotional only. No other type restriction is applied; buttons are not limited by type
-  because the seed does not say so clearly.
-- ``mediaUrl: ""`` (as in the seed's regular example) means no media and is removed.
+  because the Chat API does not say so clearly.
+- ``mediaUrl: ""`` (as in the Chat API's regular example) means no media and is removed.
 - A button needs text (a bare button has nothing to label the message with) and an action that
   is an http(s) URL or a ``viber://`` scheme; ``mediaUrl`` and ``file`` cannot both be given.
 - A file without ``fileName`` must have a URL ending in a file name, which is then copied into
-  ``fileName`` (the seed: "if it is not given the system will try to determine from the URL").
+  ``fileName`` (the Chat API: "if it is not given the system will try to determine from the URL").
   The 25-character limit applies to a name the client gives.
 - ``keyboard`` is the Bot API's own object: checked for ``"Type": "keyboard"`` and 1-24
   ``Buttons`` objects and bounded like every free-form object (``content/bounds.py``), then

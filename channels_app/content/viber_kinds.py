@@ -17,7 +17,8 @@ from rest_framework.exceptions import ValidationError
 BOT = "bot"
 BUSINESS = "business"
 
-# The seed's types a bot account may use: its 1-on-1 chat is a session; "regular" is a plain message.
+# The Chat API's types (docs/chat-api.md) a bot account may use: its 1-on-1 chat is a session;
+# "regular" is a plain message.
 BOT_TYPES = ("regular", "session")
 BUSINESS_TYPES = ("transactional", "promotional", "session")
 

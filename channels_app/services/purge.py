@@ -1,7 +1,7 @@
 """The 60-day purge of messages that were never Created (untriggered failover hops).
 
-Seed 002: "All messages that will not be triggered with the status Created will be deleted after
-60 days, and will not be included in statistics." Deletion runs in small batches, each its own
+The Chat API guide (docs/chat-api.md): messages never triggered with the status Created are
+deleted after 60 days and are not included in statistics. Deletion runs in small batches, each its own
 short transaction, so it holds no long locks, and a run that stops half-way is simply re-run.
 A message that was ever triggered (``triggered_at`` set) is never touched here.
 """

@@ -2,7 +2,8 @@
 
 A request names one traffic account (``trafficAccountId``) or a failover chain
 (``failover.timeoutFailover.trafficAccounts``), a destination, and one content object per channel
-used. The seed spells channel keys in more than one case (``whatsapp`` and ``whatsApp``), and
+used. The Chat API guide (docs/chat-api.md) spells channel keys in more than one case
+(``whatsapp`` and ``whatsApp``), and
 sendbulk examples carry empty objects for channels not used (``"viber": {}``): keys are matched
 case-insensitively and empty objects are ignored. A non-empty object for a channel that no
 traffic account of the request uses is refused, so content is never silently dropped.

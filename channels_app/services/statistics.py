@@ -1,7 +1,7 @@
 """Counts of a customer's outbound messages per traffic account, channel and status.
 
-Failover backups that were never triggered (``triggered_at`` IS NULL, the seed's "never
-Created") are left out: the seed says such messages "will not be included in statistics", and
+Failover backups that were never triggered (``triggered_at`` IS NULL, the Chat API guide's "never
+Created") are left out: docs/chat-api.md: such messages "will not be included in statistics", and
 counting them would report messages that were never sent to anyone.
 
 The window is bounded (``STATISTICS_MAX_RANGE_DAYS``, default 93: a quarter) because the count is

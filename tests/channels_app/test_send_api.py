@@ -1,4 +1,5 @@
-"""Message/send through the API: the seed's requests are accepted and answered in the seed's shape."""
+"""Message/send through the API: the Chat API guide's request examples (docs/chat-api.md) are
+accepted and answered in its shape."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from accounts_app.models import TrafficAccount
 from channels_app.adapters.base import Channel
 from webhooks_app.callback_tokens import callback_url_with_token, issue_callback_token
 
-# The ``?ta=`` query the seed puts on Viber and Telegram webhook URLs.
+# The ``?ta=`` query the Chat API guide puts on Viber and Telegram webhook URLs (docs/chat-api.md).
 ACCOUNT_QUERY_PARAMETER = "ta"
 
 _ROUTES_BY_QUERY = {Channel.VIBER: "callbacks:viber", Channel.TELEGRAM: "callbacks:telegram"}

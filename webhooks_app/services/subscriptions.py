@@ -22,8 +22,8 @@ def webhook_create(*, customer: Customer, name: str, url: str, triggers: list[st
 
 
 def webhook_update(*, webhook: Webhook, **changes: Any) -> Webhook:
-    """Replace the given fields; ``triggers`` is replaced whole, never merged (the seed: "An update
-    doesn't add on to what is there, it replaces what you have")."""
+    """Replace the given fields; ``triggers`` is replaced whole, never merged (docs/chat-api.md:
+    an update replaces what is there instead of adding to it)."""
     unknown = set(changes) - set(_UPDATABLE)
     if unknown:
         raise TypeError(f"webhook_update got unknown fields: {sorted(unknown)}")

@@ -1,4 +1,4 @@
-"""SMS content: text presence and the 10-segment cap, and the seed's sender rule."""
+"""SMS content: text presence and the concatenation cap, and the Chat API's sender rule."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Telegram content: one-of message kinds, Bot API limits and the seed's document rule."""
+"""Telegram content: one-of message kinds, Bot API limits and the Chat API's document rule."""
 
 from __future__ import annotations
 
