@@ -239,6 +239,7 @@ def test_unreachable_provider_is_a_retryable_502(auth_client):
             {"components[1].type", "components[2]"},
         ),
         ("order_update", _request(components=[{"type": "BODY", "text": "a"}] * 2), {"components[1].type"}),
+        ("order_update", _request(components=[{"type": "BODY", "text": "a\u0000b"}]), {"components[0].text"}),
         ("bad-name", {}, {"name", "category", "language", "components"}),
     ],
 )
