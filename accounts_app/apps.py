@@ -7,6 +7,6 @@ class AccountsAppConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        # cache: the signal receivers that drop cached copies of changed accounts; schema: how
-        # the OpenAPI document describes the Bearer JWTs. Both register themselves on import.
-        from accounts_app import cache, schema  # noqa: F401
+        # The signal receivers that drop cached copies of changed accounts register on import.
+        # (How the OpenAPI document describes the Bearer JWTs lives in gateway/openapi.py.)
+        from accounts_app import cache  # noqa: F401
