@@ -19,17 +19,10 @@ from channels_app.status import Status
 from gateway.redis import get_redis
 from tests.factories import MessageFactory, TrafficAccountFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_dispatch_queues")]
 
 CHANGELIST = "/admin/channels_app/message/"
 MITTO_OK = {"id": "mitto-second-try", "responseCode": 0, "responseText": "SMS sent", "to": "41751231234"}
-
-
-@pytest.fixture(autouse=True)
-def empty_dispatch_queue():
-    get_redis().delete(DISPATCH_QUEUE)
-    yield
-    get_redis().delete(DISPATCH_QUEUE)
 
 
 @pytest.fixture

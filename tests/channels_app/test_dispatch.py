@@ -13,14 +13,13 @@ from django.utils import timezone
 
 from channels_app.models import DispatchAttempt, Message
 from channels_app.services.dispatch import messages_dispatch, retry_delay
-from channels_app.services.dispatch_queue import DISPATCH_QUEUE, dispatch_backlog, enqueue_dispatch
+from channels_app.services.dispatch_queue import dispatch_backlog, enqueue_dispatch
 from channels_app.services.sweeper import BACKLOG_PATIENCE, dispatch_sweep
 from channels_app.status import Status
-from gateway.redis import get_redis
 from tests.factories import TrafficAccountFactory
 from webhooks_app.callback_tokens import verify_callback_token
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_dispatch_queues")]
 
 MITTO_OK = {
     "id": "715118ef01aa4480bbd67324a0459b0b",
@@ -40,14 +39,6 @@ def _send_sms(auth_client, account, destination="+41751231234") -> Message:
     )
     assert response.status_code == 200, response.json()
     return Message.objects.get(id=response.json()["messageId"])
-
-
-@pytest.fixture(autouse=True)
-def empty_dispatch_queue():
-    """The sweeper reads how much waits in the dispatch queue: each test starts with nothing."""
-    get_redis().delete(DISPATCH_QUEUE)
-    yield
-    get_redis().delete(DISPATCH_QUEUE)
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ import json
 import time
 import uuid
 
-import pytest
-
 from channels_app.services.dispatch_queue import DISPATCH_PRIORITY_QUEUE, CoalescingPublisher
 from gateway.redis import get_redis
 
@@ -23,13 +21,6 @@ def _queued_batches() -> list[list[str]]:
     return batches
 
 
-@pytest.fixture
-def empty_dispatch_queue():
-    get_redis().delete(DISPATCH_PRIORITY_QUEUE)
-    yield
-    get_redis().delete(DISPATCH_PRIORITY_QUEUE)
-
-
 def _wait_for_batches(count: int) -> list[list[str]]:
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
@@ -40,7 +31,7 @@ def _wait_for_batches(count: int) -> list[list[str]]:
     return _queued_batches()
 
 
-def test_sends_within_the_window_leave_as_one_task(empty_dispatch_queue):
+def test_sends_within_the_window_leave_as_one_task(empty_dispatch_queues):
     publisher = CoalescingPublisher(interval=0.2, chunk_size=100)
     ids = [uuid.uuid4() for _ in range(5)]
 
@@ -50,7 +41,7 @@ def test_sends_within_the_window_leave_as_one_task(empty_dispatch_queue):
     assert _wait_for_batches(5) == [[str(i) for i in ids]]
 
 
-def test_a_full_chunk_leaves_without_waiting_for_the_window(empty_dispatch_queue):
+def test_a_full_chunk_leaves_without_waiting_for_the_window(empty_dispatch_queues):
     publisher = CoalescingPublisher(interval=30, chunk_size=3)
     ids = [uuid.uuid4() for _ in range(3)]
 
@@ -60,7 +51,7 @@ def test_a_full_chunk_leaves_without_waiting_for_the_window(empty_dispatch_queue
     assert _wait_for_batches(3) == [[str(i) for i in ids]]
 
 
-def test_flush_publishes_what_is_still_waiting(empty_dispatch_queue):
+def test_flush_publishes_what_is_still_waiting(empty_dispatch_queues):
     publisher = CoalescingPublisher(interval=30, chunk_size=100)
     message_id = uuid.uuid4()
     publisher.submit([message_id])

@@ -22,16 +22,9 @@ from channels_app.status import Status
 from gateway.redis import get_redis
 from tests.factories import TrafficAccountFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_dispatch_queues")]
 
 MITTO_OK = {"id": "p-1", "responseCode": 0, "responseText": "SMS sent", "to": "41751231234"}
-
-
-@pytest.fixture(autouse=True)
-def empty_dispatch_queues():
-    get_redis().delete(DISPATCH_QUEUE, DISPATCH_PRIORITY_QUEUE)
-    yield
-    get_redis().delete(DISPATCH_QUEUE, DISPATCH_PRIORITY_QUEUE)
 
 
 @pytest.fixture

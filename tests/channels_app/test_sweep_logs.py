@@ -6,20 +6,11 @@ import pytest
 from prometheus_client import REGISTRY
 
 from channels_app.models import Message
-from channels_app.services.dispatch_queue import DISPATCH_QUEUE
 from channels_app.tasks import sweep_dispatch, sweep_failover
-from gateway.redis import get_redis
 from tests.factories import TrafficAccountFactory
 from tests.log_capture import captured_json_logs
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def empty_dispatch_queue():
-    get_redis().delete(DISPATCH_QUEUE)
-    yield
-    get_redis().delete(DISPATCH_QUEUE)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_dispatch_queues")]
 
 
 def _last_run(sweeper: str) -> float:

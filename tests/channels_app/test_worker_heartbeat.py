@@ -13,23 +13,15 @@ from django.utils import timezone
 
 from channels_app.models import DispatchAttempt, Message
 from channels_app.services.dispatch import messages_dispatch
-from channels_app.services.dispatch_queue import DISPATCH_QUEUE
 from channels_app.services.sweeper import dispatch_sweep
 from channels_app.services.worker_heartbeat import current_heartbeat, heartbeat_key
 from channels_app.status import Status
 from gateway.redis import get_redis
 from tests.factories import TrafficAccountFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_dispatch_queues")]
 
 MITTO_OK = {"id": "p-1", "responseCode": 0, "responseText": "SMS sent", "to": "41751231234"}
-
-
-@pytest.fixture(autouse=True)
-def empty_dispatch_queue():
-    get_redis().delete(DISPATCH_QUEUE)
-    yield
-    get_redis().delete(DISPATCH_QUEUE)
 
 
 @pytest.fixture

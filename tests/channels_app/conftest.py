@@ -1,0 +1,17 @@
+"""Fixtures shared by the dispatch tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from channels_app.services.dispatch_queue import DISPATCH_LANES
+from gateway.redis import get_redis
+
+
+@pytest.fixture
+def empty_dispatch_queues():
+    """The sweeper reads how much waits in the dispatch queues, and publishing tests read what
+    landed there: each test starts and ends with both lanes empty."""
+    get_redis().delete(*DISPATCH_LANES)
+    yield
+    get_redis().delete(*DISPATCH_LANES)
