@@ -65,6 +65,13 @@ def auth_client(customer: Customer) -> APIClient:
 
 
 @pytest.fixture
+def operator_client(client):
+    """A Django test client logged into the admin as a superuser."""
+    client.force_login(Customer.objects.create_superuser("ops@example.com", "operator-passphrase"))
+    return client
+
+
+@pytest.fixture
 def client_for() -> Callable[[Customer], APIClient]:
     def make(customer: Customer) -> APIClient:
         client = APIClient()

@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from accounts_app.models import Customer, TrafficAccount
+from accounts_app.models import TrafficAccount
 from tests.factories import TrafficAccountFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def operator_client(client):
-    operator = Customer.objects.create_superuser("ops@example.com", "operator-passphrase")
-    client.force_login(operator)
-    return client
 
 
 @pytest.mark.parametrize(

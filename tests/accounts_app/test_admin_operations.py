@@ -10,7 +10,6 @@ import responses
 from django.conf import settings
 from django.contrib.messages import get_messages
 
-from accounts_app.models import Customer
 from channels_app.models import WhatsAppTemplate
 from channels_app.status import Status
 from tests.factories import MessageFactory, TrafficAccountFactory
@@ -18,13 +17,6 @@ from tests.factories import MessageFactory, TrafficAccountFactory
 pytestmark = pytest.mark.django_db
 
 GRAPH_TEMPLATES = f"https://graph.test/{settings.WHATSAPP_GRAPH_VERSION}/waba-1/message_templates"
-
-
-@pytest.fixture
-def operator_client(client):
-    operator = Customer.objects.create_superuser("ops@example.com", "operator-passphrase")
-    client.force_login(operator)
-    return client
 
 
 def _changelist_rows(html: str) -> int:

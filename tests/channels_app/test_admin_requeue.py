@@ -25,13 +25,6 @@ CHANGELIST = "/admin/channels_app/message/"
 MITTO_OK = {"id": "mitto-second-try", "responseCode": 0, "responseText": "SMS sent", "to": "41751231234"}
 
 
-@pytest.fixture
-def operator_client(client):
-    operator = Customer.objects.create_superuser("ops@example.com", "operator-passphrase")
-    client.force_login(operator)
-    return client
-
-
 def _queued_ids() -> list[str]:
     ids: list[str] = []
     for raw in get_redis().lrange(DISPATCH_QUEUE, 0, -1):

@@ -9,7 +9,6 @@ import json
 import pytest
 from django.contrib.messages import get_messages
 
-from accounts_app.models import Customer
 from gateway.redis import get_redis
 from tests.factories import CustomerFactory
 from webhooks_app.models import Webhook, WebhookDelivery
@@ -25,12 +24,6 @@ def empty_webhook_queue():
     get_redis().delete(WEBHOOK_QUEUE)
     yield
     get_redis().delete(WEBHOOK_QUEUE)
-
-
-@pytest.fixture
-def operator_client(client):
-    client.force_login(Customer.objects.create_superuser("ops@example.com", "operator-passphrase"))
-    return client
 
 
 def _webhook(**changes) -> Webhook:

@@ -9,19 +9,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts_app.models import Customer
 from channels_app.status import Status
 from tests.factories import CustomerFactory, MessageFactory, TrafficAccountFactory
 
 pytestmark = pytest.mark.django_db
 
 URL = "/admin/dashboard/"
-
-
-@pytest.fixture
-def operator_client(client):
-    client.force_login(Customer.objects.create_superuser("ops@example.com", "operator-passphrase"))
-    return client
 
 
 @pytest.fixture
