@@ -1,4 +1,6 @@
-# The gateway image: web (gunicorn), worker and beat (Celery) and the sandbox share it.
+# Two images from one file. The default (last) target is the production image: web (gunicorn), worker
+# and beat (Celery); the provider sandbox is not in it. `--target sandbox` builds the development-only
+# sandbox image that `docker compose --profile dev` runs.
 FROM python:3.11-slim AS base
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -15,6 +17,15 @@ COPY accounts_app ./accounts_app
 COPY channels_app ./channels_app
 COPY webhooks_app ./webhooks_app
 COPY manage.py ./
+
+FROM base AS sandbox
+COPY sandbox ./sandbox
+RUN pip install . && chown -R gateway:gateway /app
+USER gateway
+EXPOSE 8025
+CMD ["python", "manage.py", "run_sandbox", "--host", "0.0.0.0", "--port", "8025"]
+
+FROM base AS gateway
 RUN pip install . \
     && DEBUG=true python manage.py collectstatic --noinput \
     && mkdir -p /app/run/prometheus \

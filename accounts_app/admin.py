@@ -1,4 +1,8 @@
-"""Operator admin for customers and traffic accounts. Credentials are write-only here."""
+"""Operator admin for customers and traffic accounts. Credentials are write-only here.
+
+What an operator does to an account's messages and provider (the kill switch on deactivation,
+registering the provider webhook, syncing templates) belongs to ``channels_app``, which extends
+these admins in ``channels_app/accounts_admin.py``: this app depends on none of ours."""
 
 from __future__ import annotations
 
@@ -9,13 +13,10 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 
-from accounts_app.admin_actions import register_provider_webhook
 from accounts_app.models import CHANNEL_CREDENTIAL_KEYS, Customer, TrafficAccount
-from channels_app.services.deactivation import customer_deactivate, traffic_account_deactivate
-from channels_app.templates_admin import sync_account_templates
 
 
-def _deactivated_by(form: forms.ModelForm, obj: Customer | TrafficAccount, change: bool) -> bool:
+def deactivated_by(form: forms.ModelForm, obj: Customer | TrafficAccount, change: bool) -> bool:
     """Whether this save switched the object off (the kill switch then cancels its pending messages)."""
     return change and "is_active" in form.changed_data and not obj.is_active
 
@@ -36,12 +37,6 @@ class CustomerAdmin(UserAdmin):
         ("Activity", {"fields": ["date_joined", "last_login", "token_version"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
-
-    def save_model(self, request: HttpRequest, obj: Customer, form: forms.ModelForm, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        if _deactivated_by(form, obj, change):
-            summary = customer_deactivate(customer=obj)
-            self.message_user(request, f"{obj}: deactivated, {summary.cancelled} pending messages cancelled.")
 
 
 def _credential_fields() -> dict[str, forms.Field]:
@@ -100,13 +95,6 @@ class TrafficAccountAdmin(admin.ModelAdmin):
     list_select_related = ["customer"]
     readonly_fields = ["id", "created_at", "updated_at", "credentials_set"]
     autocomplete_fields = ["customer"]
-    actions = [register_provider_webhook, sync_account_templates]
-
-    def save_model(self, request: HttpRequest, obj: TrafficAccount, form: forms.ModelForm, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        if _deactivated_by(form, obj, change):
-            summary = traffic_account_deactivate(account=obj)
-            self.message_user(request, f"{obj}: deactivated, {summary.cancelled} pending messages cancelled.")
 
     @admin.display(description="Credentials (masked)")
     def credentials_set(self, obj: TrafficAccount) -> str:

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from channels_app.adapters.base import Channel, ProviderAccount, ProviderConfigError
+from gateway.channels import Channel
 from gateway.encryption import EncryptedJSONField
 from gateway.provider_urls import base_url_refusal
 
@@ -176,21 +176,3 @@ class TrafficAccount(models.Model):
     def agent_identifier(self) -> str:
         """How the agent appears to users: a phone number, or the channel's app identifier."""
         return self.phone_number or f"{self.channel}_agent"
-
-    def provider_account(self) -> ProviderAccount:
-        """The adapter's view of this account. A base URL off the allow-list is refused here too,
-        not only in forms: the stored credentials must never be sent to a host an edit chose."""
-        if self.base_url:
-            refusal = base_url_refusal(self.channel, self.base_url)
-            if refusal:
-                raise ProviderConfigError("base_url_refused", refusal)
-        return ProviderAccount(
-            id=self.id,
-            channel=self.channel,
-            base_url=self.resolved_base_url,
-            credentials=dict(self.credentials or {}),
-            sender=self.sender,
-            display_name=self.display_name or self.name,
-            test_mode=self.test_mode,
-            viber_kind=self.viber_kind,
-        )

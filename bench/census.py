@@ -65,7 +65,7 @@ def query_census(ctx: BenchContext) -> dict[str, Any]:
     from django.test import Client
 
     from bench.scenarios.dlr_ingest import DLR_PATH, sent_messages
-    from webhooks_app.callback_tokens import callback_url_with_token, issue_callback_token
+    from channels_app.callbacks.tokens import callback_url_with_token, issue_callback_token
 
     client = Client(HTTP_AUTHORIZATION=f"Bearer {ctx.api.token}")
     account = str(ctx.accounts.primary_sms)

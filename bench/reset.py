@@ -15,8 +15,9 @@ import contextlib
 import logging
 import time
 
+from sandbox.client import SandboxClient
+
 from bench.stack import CELERY_QUEUES
-from channels_app.sandbox.client import SandboxClient
 
 logger = logging.getLogger("bench.reset")
 

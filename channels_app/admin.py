@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
+from channels_app import accounts_admin  # noqa: F401 - re-registers the account admins with their operations
 from channels_app.admin_actions import requeue_failed_messages
 from channels_app.models import DispatchAttempt, Message, MessageEvent, WhatsAppTemplate
 from channels_app.templates_admin import sync_selected_templates

@@ -1,3 +1,4 @@
+from celery.signals import worker_process_init
 from django.apps import AppConfig
 
 
@@ -9,3 +10,11 @@ class ChannelsAppConfig(AppConfig):
     def ready(self) -> None:
         # Connects the failover receiver to message_status_changed.
         from channels_app.services import failover  # noqa: F401
+        # A forked Celery worker child must not share the parent's provider sockets.
+        worker_process_init.connect(_fresh_http_pool, dispatch_uid="channels_app.fresh_http_pool")
+
+
+def _fresh_http_pool(**_: object) -> None:
+    from channels_app.providers.http import reset_pooled_session
+
+    reset_pooled_session()

@@ -9,8 +9,8 @@ it is refused when the request is accepted instead of costing a second message o
 
 from __future__ import annotations
 
-from channels_app.adapters.base import Channel
 from channels_app.status import Status
+from gateway.channels import Channel
 
 # Beyond ``Sent`` and ``Failed``, which every channel reaches.
 REPORTED_STATUSES: dict[str, frozenset[str]] = {

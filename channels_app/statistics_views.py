@@ -14,10 +14,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from channels_app.adapters.base import Channel
 from channels_app.representations import iso
 from channels_app.services.statistics import Statistics, max_range, message_statistics
 from channels_app.status_filter import FILTER_VALUES, delivery_status_canonical
+from gateway.channels import Channel
 from gateway.openapi import UUID_QUERY, case_insensitive_choice
 
 

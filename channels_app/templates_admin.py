@@ -14,9 +14,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts_app.models import TrafficAccount
-from channels_app.adapters.base import Channel
 from channels_app.models import WhatsAppTemplate
 from channels_app.services.templates import template_sync
+from gateway.channels import Channel
 from gateway.problems import ProblemException
 
 

@@ -13,8 +13,8 @@ from rest_framework.views import APIView
 
 from channels_app.content.bounds import bounded_json
 from channels_app.content.common import EnumField
-from channels_app.content.whatsapp import LANGUAGE_CODE, TEMPLATE_NAME
 from channels_app.models import WhatsAppTemplate
+from channels_app.providers.whatsapp.content import LANGUAGE_CODE, TEMPLATE_NAME
 from channels_app.representations import iso
 from channels_app.services.templates import (
     CATEGORIES,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun, worker_process_init
+from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun
 
 from gateway import request_context
 
@@ -30,14 +30,6 @@ def _close_old_database_connections(sender: object = None, **_: object) -> None:
 
     if not getattr(getattr(sender, "request", None), "is_eager", False):
         close_old_connections()
-
-
-@worker_process_init.connect
-def _fresh_http_pool(**_: object) -> None:
-    """A forked worker child must not share the parent's provider sockets."""
-    from channels_app.adapters.http import reset_pooled_session
-
-    reset_pooled_session()
 
 
 @setup_logging.connect

@@ -8,6 +8,7 @@ variable in production fails loudly instead of signing tokens with a published k
 from __future__ import annotations
 
 import base64
+import importlib.util
 import logging
 import os
 from pathlib import Path
@@ -150,6 +151,10 @@ INSTALLED_APPS = [
     "channels_app",
     "webhooks_app",
 ]
+# The provider sandbox (top-level package ``sandbox``) is a development tool: a checkout has it, the
+# production image does not, so its commands exist exactly where the package does.
+if importlib.util.find_spec("sandbox") is not None:
+    INSTALLED_APPS.append("sandbox")
 
 MIDDLEWARE = [
     "gateway.request_context.RequestContextMiddleware",
@@ -333,7 +338,7 @@ WEBHOOK_RETRY_FOR_SECONDS = env.int("WEBHOOK_RETRY_FOR_SECONDS", default=90_000)
 WEBHOOK_SECRET_ROTATION_SECONDS = env.int("WEBHOOK_SECRET_ROTATION_SECONDS", default=86_400)
 # Customer-supplied URLs (webhooks, Viber file probes) reach only globally routable addresses;
 # WEBHOOK_ALLOWED_NETWORKS opens private ranges (e.g. 10.0.0.0/8 for internal receivers) and
-# WEBHOOK_DENIED_NETWORKS adds to the built-in deny list (webhooks_app/services/url_safety.py).
+# WEBHOOK_DENIED_NETWORKS adds to the built-in deny list (gateway/url_safety.py).
 WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
 WEBHOOK_DENIED_NETWORKS = env.list("WEBHOOK_DENIED_NETWORKS", default=[])
 WEBHOOK_CLAIM_LEASE_SECONDS = env.int("WEBHOOK_CLAIM_LEASE_SECONDS", default=120)

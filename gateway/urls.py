@@ -23,7 +23,7 @@ urlpatterns = [
     re_path(r"^v1(?:\.1)?/customers/login$", CustomerLoginApi.as_view(), name="customer-login-guide-alias"),
     path("api/schema/", SpectacularAPIView.as_view(urlconf="gateway.schema_urls"), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("callbacks/", include("webhooks_app.callback_urls")),
+    path("callbacks/", include("channels_app.callbacks.urls")),
     path("healthz", healthz, name="healthz"),
     # Before admin.site.urls, whose catch-all would answer 404; admin_view makes it staff-only.
     path("admin/dashboard/", admin.site.admin_view(delivery_dashboard), name="admin-delivery-dashboard"),

@@ -6,8 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from webhooks_app.models import TRIGGERS, Webhook, WebhookAttempt, WebhookDelivery
-from webhooks_app.services.url_safety import (
+from gateway.url_safety import (
     PUBLIC_REFUSAL,
     WebhookHostUnresolvable,
     WebhookUrlRefused,
@@ -15,6 +14,7 @@ from webhooks_app.services.url_safety import (
     url_check,
     url_parts,
 )
+from webhooks_app.models import TRIGGERS, Webhook, WebhookAttempt, WebhookDelivery
 
 _CANONICAL_TRIGGER = {trigger.lower(): trigger for trigger in TRIGGERS}
 

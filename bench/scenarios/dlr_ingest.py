@@ -71,7 +71,7 @@ def sent_messages(ctx: BenchContext, *, count: int, bulk_id: uuid.UUID) -> list[
 
 def write_callbacks(messages: list[tuple[uuid.UUID, str]], path: Path) -> None:
     """One ``<path>\\t<body>`` line per message: the URL the gateway gave Mitto and the report."""
-    from webhooks_app.callback_tokens import callback_url_with_token, issue_callback_token
+    from channels_app.callbacks.tokens import callback_url_with_token, issue_callback_token
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as out:

@@ -32,14 +32,14 @@ from typing import Any
 
 from rest_framework import serializers
 
-from channels_app.adapters.base import Channel
 from channels_app.content.destinations import normalise_destination
-from channels_app.content.gbm import GbmContentSerializer
-from channels_app.content.sms import SmsContentSerializer
-from channels_app.content.sms_encoding import sms_encoding_and_segments
-from channels_app.content.telegram import TelegramContentSerializer
-from channels_app.content.viber import ViberContentSerializer
-from channels_app.content.whatsapp import WhatsAppContentSerializer
+from channels_app.providers.gbm.content import GbmContentSerializer
+from channels_app.providers.mitto_sms.content import SmsContentSerializer
+from channels_app.providers.mitto_sms.encoding import sms_encoding_and_segments
+from channels_app.providers.telegram.content import TelegramContentSerializer
+from channels_app.providers.viber.content import ViberContentSerializer
+from channels_app.providers.whatsapp.content import WhatsAppContentSerializer
+from gateway.channels import Channel
 
 __all__ = ["CONTENT_SERIALIZERS", "normalise_destination", "sms_encoding_and_segments", "validate_content"]
 

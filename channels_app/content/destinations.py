@@ -25,7 +25,7 @@ import phonenumbers
 from phonenumbers import REGION_CODE_FOR_NON_GEO_ENTITY, PhoneMetadata, PhoneNumberDesc
 from rest_framework.exceptions import ValidationError
 
-from channels_app.adapters.base import Channel
+from gateway.channels import Channel
 
 # Only what people write in phone numbers: phonenumbers.parse would otherwise read letters
 # ("1-800-FLOWERS") and strip trailing junk, turning a Viber user id into a "phone number".

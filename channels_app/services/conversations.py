@@ -10,7 +10,6 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts_app.models import TrafficAccount
-from channels_app.adapters.base import Channel
 from channels_app.models import Conversation, Participant
 from channels_app.services.copy_insert import (
     copy_escape,
@@ -20,6 +19,7 @@ from channels_app.services.copy_insert import (
     server_cursor,
     uuid4_texts,
 )
+from gateway.channels import Channel
 
 PHONE_CHANNELS = frozenset({Channel.SMS, Channel.WHATSAPP})
 

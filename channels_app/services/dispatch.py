@@ -26,8 +26,10 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from accounts_app.models import TrafficAccount
-from channels_app.adapters.base import (
-    Channel,
+from channels_app.callbacks.tokens import callback_url_with_token, issue_callback_token
+from channels_app.models import DispatchAttempt, Message
+from channels_app.providers.accounts import provider_account
+from channels_app.providers.base import (
     HttpExchange,
     OutboundMessage,
     ProviderAmbiguous,
@@ -35,8 +37,7 @@ from channels_app.adapters.base import (
     SendError,
     SendResult,
 )
-from channels_app.adapters.registry import adapter_for
-from channels_app.models import DispatchAttempt, Message
+from channels_app.providers.registry import adapter_for
 from channels_app.ratelimit import reserve_slots
 from channels_app.services.account_permits import account_permit_acquire, account_permit_release
 from channels_app.services.circuit_breaker import (
@@ -55,8 +56,8 @@ from channels_app.services.transitions import message_transition, messages_mark_
 from channels_app.services.worker_heartbeat import Heartbeat, current_heartbeat
 from channels_app.status import Status
 from gateway import metrics
+from gateway.channels import Channel
 from gateway.request_context import request_id_for
-from webhooks_app.callback_tokens import callback_url_with_token, issue_callback_token
 
 logger = logging.getLogger(__name__)
 log = structlog.get_logger(__name__)
@@ -236,7 +237,7 @@ def message_send_once(message: Message) -> Outcome:
     if is_simulated(message):
         return Outcome(message=message, started=started, result=simulated_send(message), simulated=True)
     try:
-        adapter = adapter_for(message.traffic_account.provider_account())
+        adapter = adapter_for(provider_account(message.traffic_account))
         result = adapter.send(outbound)
     except ProviderAmbiguous as error:
         if adapter.dedupes_on_our_id:  # a retry at once cannot duplicate

@@ -27,9 +27,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts_app.models import TrafficAccount
-from channels_app.adapters.base import InboundEvent, StatusEvent, UserStateEvent
-from channels_app.adapters.whatsapp import TemplateStatusEvent
 from channels_app.models import Conversation, Message, MessageEvent, WhatsAppTemplate
+from channels_app.providers.base import InboundEvent, StatusEvent, UserStateEvent
+from channels_app.providers.whatsapp.adapter import TemplateStatusEvent
 from channels_app.services.conversations import conversation_get_or_create
 from channels_app.services.transitions import message_transition
 from channels_app.signals import inbound_message_received

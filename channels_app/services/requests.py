@@ -22,13 +22,13 @@ from rest_framework import exceptions, status
 
 from accounts_app.cache import traffic_accounts_of
 from accounts_app.models import Customer, TrafficAccount
-from channels_app.adapters.base import Channel
 from channels_app.capabilities import can_reach
 from channels_app.content import normalise_destination, sms_encoding_and_segments, validate_content
-from channels_app.content.viber_kinds import viber_kind_check
+from channels_app.providers.viber.kinds import viber_kind_check
 from channels_app.services.customer_metadata import CustomerMetadata, customer_metadata
 from channels_app.services.templates import template_check
 from channels_app.status import FAILOVER_WANTED
+from gateway.channels import Channel
 from gateway.nul import contains_nul
 from gateway.problems import ProblemException
 

@@ -22,8 +22,8 @@ from typing import Any
 from django.db import connection
 
 from accounts_app.models import Customer
-from channels_app.adapters.base import Channel
 from channels_app.services.statistics import counted_messages
+from gateway.channels import Channel
 
 # The timestamps behind each counted kind, in the order the dashboard draws them.
 KINDS = ("accepted", "sent", "delivered", "read", "failed")

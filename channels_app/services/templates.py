@@ -26,15 +26,12 @@ from rest_framework import exceptions
 from rest_framework import status as http_status
 
 from accounts_app.models import Customer, TrafficAccount
-from channels_app.adapters.base import (
-    Channel,
-    ProviderConfigError,
-    ProviderThrottled,
-    SendError,
-)
-from channels_app.adapters.registry import adapter_for
-from channels_app.adapters.whatsapp import WhatsAppAdapter
 from channels_app.models import WhatsAppTemplate
+from channels_app.providers.accounts import provider_account
+from channels_app.providers.base import ProviderConfigError, ProviderThrottled, SendError
+from channels_app.providers.registry import adapter_for
+from channels_app.providers.whatsapp.adapter import WhatsAppAdapter
+from gateway.channels import Channel
 from gateway.problems import ProblemException
 
 CATEGORIES = ("MARKETING", "UTILITY", "AUTHENTICATION")
@@ -107,7 +104,7 @@ def _adapter(account: TrafficAccount) -> WhatsAppAdapter:
                 "templates cannot be managed at Meta until an operator sets them."
             ),
         )
-    return cast(WhatsAppAdapter, adapter_for(account.provider_account()))
+    return cast(WhatsAppAdapter, adapter_for(provider_account(account)))
 
 
 def _provider_problem(account: TrafficAccount, error: SendError) -> ProblemException:

@@ -9,9 +9,9 @@ its integration needs; the history marks them ``test``.
 
 from __future__ import annotations
 
-from channels_app.adapters.base import SendResult
 from channels_app.capabilities import can_reach
 from channels_app.models import Message
+from channels_app.providers.base import SendResult
 from channels_app.services.transitions import message_transition
 from channels_app.status import Status
 

@@ -10,8 +10,8 @@ import pytest
 import responses
 from django.utils import timezone
 
-from channels_app.adapters.http import _redact_value
 from channels_app.models import DispatchAttempt, Message
+from channels_app.providers.http import _redact_value
 from channels_app.services.dispatch import messages_dispatch
 from channels_app.status import Status
 from tests.factories import TrafficAccountFactory

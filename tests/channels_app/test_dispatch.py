@@ -11,13 +11,13 @@ import responses
 from django.conf import settings
 from django.utils import timezone
 
+from channels_app.callbacks.tokens import verify_callback_token
 from channels_app.models import DispatchAttempt, Message
 from channels_app.services.dispatch import messages_dispatch, retry_delay
 from channels_app.services.dispatch_queue import dispatch_backlog, enqueue_dispatch
 from channels_app.services.sweeper import BACKLOG_PATIENCE, dispatch_sweep
 from channels_app.status import Status
 from tests.factories import TrafficAccountFactory
-from webhooks_app.callback_tokens import verify_callback_token
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_dispatch_queues")]
 

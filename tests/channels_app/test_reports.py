@@ -10,9 +10,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from psycopg.types.json import Jsonb
 
-from channels_app.adapters.base import InboundEvent, StatusEvent, UserStateEvent
-from channels_app.adapters.whatsapp import TemplateStatusEvent
 from channels_app.models import Conversation, Message, MessageEvent, WhatsAppTemplate
+from channels_app.providers.base import InboundEvent, StatusEvent, UserStateEvent
+from channels_app.providers.whatsapp.adapter import TemplateStatusEvent
 from channels_app.services.reports import (
     ReportNotYetMatched,
     callback_events_apply,
@@ -25,8 +25,8 @@ from channels_app.services.reports import (
 from channels_app.services.transitions import _move_with_event_sql, allowed_from, message_transition
 from channels_app.signals import inbound_message_received, message_status_changed
 from channels_app.status import Status
+from tests.channels_app.callbacks.helpers import sent_message, statuses
 from tests.factories import TrafficAccountFactory
-from tests.webhooks_app.callbacks.helpers import sent_message, statuses
 
 pytestmark = pytest.mark.django_db
 

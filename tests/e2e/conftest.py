@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from sandbox.local import LocalSandbox
 
-from channels_app.sandbox.local import LocalSandbox
 from gateway.celery import app as celery_app
 
 QUEUES = ["default", "dispatch_priority", "dispatch", "webhooks", "housekeeping"]

@@ -12,12 +12,12 @@ import responses
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
+from channels_app.callbacks.tokens import issue_callback_token
 from channels_app.models import Message
 from channels_app.services.dispatch import messages_dispatch
 from channels_app.status import Status
+from tests.channels_app.callbacks.helpers import fixture_bytes, fixture_json, sent_message
 from tests.factories import TrafficAccountFactory
-from tests.webhooks_app.callbacks.helpers import fixture_bytes, fixture_json, sent_message
-from webhooks_app.callback_tokens import issue_callback_token
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]

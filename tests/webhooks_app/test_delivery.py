@@ -20,6 +20,8 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from channels_app.models import Conversation, Message
 from channels_app.services.transitions import message_transition
 from channels_app.status import Status
+from gateway.safe_transport import webhook_session
+from gateway.url_safety import WebhookUrlRefused
 from tests.factories import TrafficAccountFactory
 from webhooks_app.models import Webhook, WebhookAttempt, WebhookDelivery, WebhookTrafficAccount
 from webhooks_app.services.delivery import (
@@ -34,8 +36,6 @@ from webhooks_app.services.delivery import (
     webhook_deliver,
 )
 from webhooks_app.services.sweeper import webhook_sweep
-from webhooks_app.services.transport import webhook_session
-from webhooks_app.services.url_safety import WebhookUrlRefused
 from webhooks_app.tasks import deliver_webhook, sweep_webhooks
 
 pytestmark = pytest.mark.django_db

@@ -14,8 +14,8 @@ from channels_app.models import Message
 from channels_app.services.transitions import message_transition
 from channels_app.status import Status
 from gateway.redis import get_redis
+from tests.channels_app.callbacks.helpers import sent_message
 from tests.factories import TrafficAccountFactory
-from tests.webhooks_app.callbacks.helpers import sent_message
 from webhooks_app.models import Webhook, WebhookDelivery, WebhookTrafficAccount
 from webhooks_app.services.subscription_cache import GENERATION_KEY
 from webhooks_app.services.subscriptions import webhook_apply, webhook_create, webhook_unapply, webhook_update

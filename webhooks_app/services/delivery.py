@@ -35,17 +35,17 @@ from django.utils import timezone
 
 from gateway import metrics
 from gateway.problems import ProblemException
-from webhooks_app.models import Webhook, WebhookAttempt, WebhookDelivery
-from webhooks_app.services.publishing import enqueue_deliveries, republish_guard
-from webhooks_app.services.signing import signature_headers
-from webhooks_app.services.transport import webhook_session
-from webhooks_app.services.url_safety import (
+from gateway.safe_transport import webhook_session
+from gateway.url_safety import (
     AddressPolicy,
     WebhookHostUnresolvable,
     WebhookUrlRefused,
     address_policy,
     url_check,
 )
+from webhooks_app.models import Webhook, WebhookAttempt, WebhookDelivery
+from webhooks_app.services.publishing import enqueue_deliveries, republish_guard
+from webhooks_app.services.signing import signature_headers
 
 logger = logging.getLogger(__name__)
 

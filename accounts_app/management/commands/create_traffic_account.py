@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts_app.models import CHANNEL_CREDENTIAL_KEYS, Customer, TrafficAccount
-from channels_app.adapters.base import Channel
+from gateway.channels import Channel
 
 
 class Command(BaseCommand):

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from accounts_app.models import TrafficAccount
-from webhooks_app.callbacks.addresses import mitto_inbound_url
+from channels_app.callbacks.addresses import mitto_inbound_url
 
 DEFAULT_LIFETIME_DAYS = 90
 

@@ -10,13 +10,13 @@ from uuid import UUID
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts_app.models import TrafficAccount
-from channels_app.adapters.base import SendError
-from webhooks_app.callbacks.registration import (
+from channels_app.callbacks.registration import (
     WebhookNotManaged,
     provider_webhook_delete,
     provider_webhook_set,
     provider_webhook_show,
 )
+from channels_app.providers.base import SendError
 
 _ACTIONS = {"set": provider_webhook_set, "show": provider_webhook_show, "delete": provider_webhook_delete}
 

@@ -1,0 +1,109 @@
+"""Pointing a provider at our callback URL, for the channels whose API can do it.
+
+Telegram and Viber register webhooks through their bot APIs, so an operator can do it from a
+management command or the admin. WhatsApp and GBM webhooks are set in the provider's console
+and SMS two-way numbers at Mitto; for those the error says what to enter where.
+
+Telegram's ``secret_token`` is ours to choose: when the account has none yet one is generated
+and stored *before* ``setWebhook``, because Telegram would otherwise send a secret we do not
+know and every update would be rejected.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.db import transaction
+
+from accounts_app.models import TrafficAccount
+from channels_app.callbacks.addresses import callback_url
+from channels_app.providers.accounts import provider_account
+from channels_app.providers.telegram.adapter import TelegramAdapter
+from channels_app.providers.viber.adapter import ViberAdapter
+from gateway.channels import Channel
+
+MANAGED_CHANNELS = frozenset({Channel.TELEGRAM, Channel.VIBER})
+TELEGRAM_SECRET_BYTES = 32  # token_urlsafe gives 43 characters of A-Za-z0-9_-, as Telegram requires
+
+
+class WebhookNotManaged(Exception):
+    """The channel's webhook is configured outside our reach; the message says how."""
+
+
+def _unmanaged(account: TrafficAccount) -> WebhookNotManaged:
+    if account.channel == Channel.WHATSAPP:
+        return WebhookNotManaged(
+            "WhatsApp webhooks are set in the Meta app dashboard: callback URL "
+            f"{callback_url(account)}, verify token = this account's verify_token credential, "
+            "and subscribe to the messages and message_template_status_update fields."
+        )
+    if account.channel == Channel.GBM:
+        return WebhookNotManaged(
+            f"GBM webhooks are set in the Business Communications console: webhook URL {callback_url(account)}."
+        )
+    if account.channel == Channel.SMS:
+        return WebhookNotManaged(
+            "SMS delivery reports need no registration (each message carries its callback URL); "
+            "for two-way SMS give Mitto the URL printed by `manage.py mitto_inbound_url`."
+        )
+    if account.channel == Channel.VIBER:
+        return WebhookNotManaged(
+            "Viber Business Messages reports need no registration: each message names its report URL."
+        )
+    return WebhookNotManaged(f"no webhook registration for {account.channel} accounts")
+
+
+def _require_managed(account: TrafficAccount) -> None:
+    if account.channel not in MANAGED_CHANNELS or account.viber_kind == "business":
+        raise _unmanaged(account)
+
+
+def telegram_secret_ensure(*, account: TrafficAccount) -> str:
+    """The account's Telegram ``secret_token``, generated and saved when it has none."""
+    with transaction.atomic():
+        locked = TrafficAccount.objects.select_for_update().get(id=account.id)
+        credentials = dict(locked.credentials or {})
+        secret = str(credentials.get("secret_token") or "")
+        if not secret:
+            secret = secrets.token_urlsafe(TELEGRAM_SECRET_BYTES)
+            credentials["secret_token"] = secret
+            locked.credentials = credentials
+            locked.save(update_fields=["credentials", "updated_at"])
+    account.credentials = credentials
+    return secret
+
+
+def provider_webhook_set(*, account: TrafficAccount) -> dict[str, Any]:
+    """Register our callback URL with the provider; returns the provider's answer.
+
+    Raises ``WebhookNotManaged`` for other channels and inactive accounts (their callbacks
+    would be answered 404, which Viber's registration check fails on), and the adapters'
+    ``SendError`` subclasses when the provider refuses.
+    """
+    _require_managed(account)
+    if not account.is_active:
+        raise WebhookNotManaged("the traffic account is inactive: its callbacks would be refused")
+    url = callback_url(account)
+    if account.channel == Channel.TELEGRAM:
+        secret = telegram_secret_ensure(account=account)
+        return TelegramAdapter(provider_account(account)).set_webhook(url=url, secret_token=secret)
+    return ViberAdapter(provider_account(account)).set_webhook(url=url)
+
+
+def provider_webhook_show(*, account: TrafficAccount) -> dict[str, Any]:
+    """What the provider has registered: Telegram's webhook info, Viber's account info."""
+    _require_managed(account)
+    if account.channel == Channel.TELEGRAM:
+        payload = TelegramAdapter(provider_account(account)).get_webhook_info()
+        result = payload.get("result")
+        return dict(result) if isinstance(result, dict) else payload
+    return ViberAdapter(provider_account(account)).get_account_info()
+
+
+def provider_webhook_delete(*, account: TrafficAccount) -> dict[str, Any]:
+    """Stop the provider from calling us."""
+    _require_managed(account)
+    if account.channel == Channel.TELEGRAM:
+        return TelegramAdapter(provider_account(account)).delete_webhook()
+    return ViberAdapter(provider_account(account)).remove_webhook()

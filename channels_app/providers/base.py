@@ -1,0 +1,218 @@
+"""The one interface every provider adapter implements.
+
+Adapters are deliberately free of the ORM: they take plain dataclasses and return plain
+dataclasses, so a provider's wire contract can be tested table-driven against recorded HTTP
+without a database, and the dispatch service stays the only place that writes state.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+import requests
+
+
+@dataclass(frozen=True)
+class ProviderAccount:
+    """What an adapter needs to know of a traffic account."""
+
+    id: UUID
+    channel: str
+    base_url: str
+    credentials: Mapping[str, str]
+    sender: str = ""
+    display_name: str = ""
+    test_mode: bool = False
+    viber_kind: str = "bot"  # Viber only: "bot" (Bot API) or "business" (Business Messages)
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """A message ready to go out. ``content`` is the validated channel object in the Chat API's
+    camelCase shape (for example the value of ``"telegram"`` in a send request)."""
+
+    id: UUID
+    destination: str
+    content: Mapping[str, Any]
+    callback_url: str | None = None
+
+
+@dataclass
+class HttpExchange:
+    """One request/response with a provider, secrets already redacted, for the attempt log."""
+
+    method: str
+    url: str
+    request_headers: dict[str, str] = field(default_factory=dict)
+    request_body: Any = None
+    status_code: int | None = None
+    response_body: Any = None
+    duration_ms: float = 0.0
+    error: str = ""
+
+
+@dataclass
+class SendResult:
+    provider_message_id: str
+    exchange: HttpExchange | None = None
+    # Channels without delivery receipts (Telegram) finish at the provider's acceptance.
+    final: bool = False
+
+
+class SendError(Exception):
+    """Base of every send failure. ``retryable`` decides between a retry and Failed."""
+
+    retryable: ClassVar[bool] = False
+    kind: ClassVar[str] = "error"
+
+    def __init__(
+        self,
+        code: str,
+        text: str,
+        *,
+        exchange: HttpExchange | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(f"{code}: {text}")
+        self.code = str(code)
+        self.text = text
+        self.exchange = exchange
+        self.retry_after = retry_after
+
+
+class ProviderThrottled(SendError):
+    """429 or a provider throttling code: retry after ``retry_after`` or a backoff."""
+
+    retryable = True
+    kind = "throttled"
+
+
+class ProviderUnavailable(SendError):
+    """Timeouts, connection errors, 5xx: retry with backoff."""
+
+    retryable = True
+    kind = "unavailable"
+
+
+class ProviderAmbiguous(ProviderUnavailable):
+    """The request may have reached the provider, but no answer came (a read timeout): the
+    message may be on its way. Retried only after ``AMBIGUOUS_RETRY_DELAY_SECONDS``, and only if
+    no report arrived meanwhile, unless the adapter's provider deduplicates on our id."""
+
+    kind = "ambiguous"
+
+
+class ProviderRejected(SendError):
+    """A permanent refusal of this message (bad recipient, bad parameters): fail at once."""
+
+    kind = "rejected"
+
+
+class ProviderConfigError(SendError):
+    """Bad credentials or missing permission: fail at once and surface to operators."""
+
+    kind = "config"
+
+
+@dataclass(frozen=True)
+class CallbackRequest:
+    """A provider callback as received: raw bytes first, so signatures are checked on them."""
+
+    method: str
+    body: bytes
+    headers: Mapping[str, str]  # keys lower-cased
+    query: Mapping[str, str]
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name.lower(), "")
+
+
+class CallbackRejected(Exception):
+    """The callback failed its authenticity check; nothing may be written."""
+
+    def __init__(self, reason: str, status_code: int = 401) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status_code = status_code
+
+
+@dataclass(frozen=True)
+class StatusEvent:
+    """A provider's report on a message we sent, in the gateway's vocabulary
+    (``Sent``, ``Delivered``, ``Read``, ``Failed``)."""
+
+    status: str
+    provider_message_id: str = ""
+    message_id: UUID | None = None  # when the provider echoes our own id
+    occurred_at: datetime | None = None
+    error_code: str = ""
+    error_text: str = ""
+    raw: Mapping[str, Any] = field(default_factory=dict)
+    # What the provider says the message cost and where it went (Mitto's ``~rate~`` and
+    # ``~mcc~~mnc~``), as ``{"price": "6.00", "network": "26201"}``; empty when not reported.
+    billing: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InboundEvent:
+    """A message a user sent to the agent. ``content`` is normalised:
+    ``{"type": "text"|"image"|"video"|"audio"|"document"|"location"|"reply"|..., ...}``."""
+
+    provider_event_id: str
+    sender: str
+    content: Mapping[str, Any]
+    sender_name: str = ""
+    occurred_at: datetime | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UserStateEvent:
+    """A user became reachable (subscribed) or unreachable (unsubscribed, blocked the bot)."""
+
+    user: str
+    reachable: bool
+    reason: str = ""
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+CallbackEvent = StatusEvent | InboundEvent | UserStateEvent
+
+
+class ChannelAdapter(ABC):
+    """Translate gateway messages to one provider's HTTP contract and its callbacks back.
+
+    Subclasses set ``channel`` and implement the three steps. They never touch the database.
+    """
+
+    channel: ClassVar[str]
+    # Whether the provider refuses a second message with the same id of ours (GBM's messageId),
+    # so that a retry after an ambiguous timeout can never deliver twice.
+    dedupes_on_our_id: ClassVar[bool] = False
+
+    def __init__(self, account: ProviderAccount, session: requests.Session | None = None) -> None:
+        from channels_app.providers.http import pooled_session
+
+        self.account = account
+        self.session = session or pooled_session()
+
+    @property
+    def base_url(self) -> str:
+        return self.account.base_url.rstrip("/")
+
+    @abstractmethod
+    def send(self, message: OutboundMessage) -> SendResult:
+        """Send one message or raise a ``SendError`` subclass."""
+
+    @abstractmethod
+    def verify_callback(self, request: CallbackRequest) -> None:
+        """Raise ``CallbackRejected`` unless the callback is authentic."""
+
+    @abstractmethod
+    def parse_callback(self, request: CallbackRequest) -> list[CallbackEvent]:
+        """Turn a verified callback into normalised events (possibly none)."""
