@@ -1,7 +1,7 @@
 """Viber REST Bot API: sending, webhook management and callbacks.
 
 A Viber traffic account is a bot (this adapter) or a Business Messages sender
-(``viber_business``); ``TrafficAccount.viber_kind`` says which. A bot's ``receiver`` is the id
+(``business.py`` beside this module); ``TrafficAccount.viber_kind`` says which. A bot's ``receiver`` is the id
 Viber gave the user for this bot, never a phone number: the API refuses phone numbers for bot
 accounts when a message is accepted (Viber would answer status 5, receiverNotRegistered).
 
