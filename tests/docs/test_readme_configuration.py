@@ -15,7 +15,7 @@ SETTINGS = ROOT / "gateway" / "settings.py"
 # the sandbox, the supervisor, prometheus_client.
 OTHER_READERS = [
     ROOT / "Makefile", ROOT / "Procfile", ROOT / "gateway" / "gunicorn_conf.py", ROOT / "scripts" / "supervise.sh",
-    ROOT / "channels_app" / "sandbox" / "config.py", ROOT / "gateway" / "metrics.py",
+    ROOT / "sandbox" / "config.py", ROOT / "gateway" / "metrics.py",
 ]
 UNSET = object()
 
