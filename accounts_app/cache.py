@@ -2,7 +2,7 @@
 
 Every API call needs its customer (to check the token is not revoked) and every send needs its
 traffic accounts. Reading them from PostgreSQL cost two round trips and about a third of a
-send's CPU (the profile in bench/README.md). A copy kept for ``ACCOUNT_CACHE_SECONDS`` removes
+send's CPU (an earlier profile; docs/benchmarks.md). A copy kept for ``ACCOUNT_CACHE_SECONDS`` removes
 both. The price is bounded staleness: a password change, a deactivation or an edited traffic
 account reaches *other* processes up to that many seconds later; the process that made the
 change (and any process that sees a token newer than its copy) reads the database at once.

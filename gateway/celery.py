@@ -15,7 +15,7 @@ app = Celery("gateway")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Celery's Django fix-up closes every database connection before and after each task unless this
 # is set, so each dispatch chunk, sweep and webhook delivery paid for a new PostgreSQL backend
-# (about 6.5 ms here, more than the chunk's own statements; bench/README.md). Connections are
+# (about 6.5 ms here, more than the chunk's own statements; docs/benchmarks.md). Connections are
 # instead kept for DB_CONN_MAX_AGE and checked around every task as Django does around requests.
 app.conf.update(CELERY_DB_REUSE_MAX=10**9)
 app.autodiscover_tasks()

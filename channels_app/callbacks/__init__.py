@@ -3,6 +3,6 @@
 ``views`` holds the thin Django views; each concern lives in its own module: building the
 framework-free ``CallbackRequest`` and the answers (``http``), finding the traffic account a
 callback is addressed to (``accounts``), the verify-parse-apply pipeline (``processing``), the
-provider-specific parts (``mitto``, ``whatsapp``, ``gbm``), our callback addresses
+provider-specific parts (``mitto_sms``, ``whatsapp``, ``gbm``), our callback addresses
 (``addresses``) and registering them with providers (``registration``).
 """

@@ -1,7 +1,7 @@
 """Google Business Messages: sending with service-account OAuth, receipts and user messages.
 
 Google shut GBM down on 31 July 2024; the Chat API still specifies it, so this adapter follows
-Google's documented contract (docs/providers.md) and is exercised against the sandbox.
+Google's documented contract (README.md in this package) and is exercised against the sandbox.
 
 * ``messageId`` is our message id. Google treats it as an idempotency key, so a retry after a
   timeout cannot duplicate the message, and receipts name it, so they find the message directly.

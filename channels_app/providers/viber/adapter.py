@@ -1,7 +1,7 @@
 """Viber REST Bot API: sending, webhook management and callbacks.
 
 A Viber traffic account is a bot (this adapter) or a Business Messages sender
-(``viber_business``); ``TrafficAccount.viber_kind`` says which. A bot's ``receiver`` is the id
+(``business.py`` beside this module); ``TrafficAccount.viber_kind`` says which. A bot's ``receiver`` is the id
 Viber gave the user for this bot, never a phone number: the API refuses phone numbers for bot
 accounts when a message is accepted (Viber would answer status 5, receiverNotRegistered).
 
@@ -65,7 +65,7 @@ SENDER_NAME_MAX = 28
 # of showing a broken keyboard. Our own one-button keyboard only uses level-1 properties.
 KEYBOARD_MIN_API_VERSION = 7
 
-# send_message ``status`` values (docs/providers.md, Viber bots); anything unknown refuses the message.
+# send_message ``status`` values (README.md in this package); anything unknown refuses the message.
 _THROTTLED_STATUSES = frozenset({12})
 _CONFIG_STATUSES = frozenset({1, 2, 7, 8, 9, 10})
 

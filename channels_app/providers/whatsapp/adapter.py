@@ -1,7 +1,7 @@
 """WhatsApp Business Cloud API (Meta Graph API): messages, webhooks and message templates.
 
 Meta reports every failure as ``{"error": {"code": ..}}`` and mostly with HTTP 400, so the
-retry decision is taken from ``error.code`` first (the lists in docs/providers.md) and from
+retry decision is taken from ``error.code`` first (the lists in this package's README.md) and from
 the HTTP status only when the code does not say. Webhooks are checked with the app secret's
 HMAC over the raw bytes before a single field is read.
 """
@@ -47,7 +47,7 @@ _MAX_TEMPLATE_PAGES = 100
 _FLOW_RESPONSE_MAX = 16_000
 _ORDER_ITEMS_MAX = 100
 
-# Error codes: docs/providers.md, WhatsApp Cloud API.
+# Error codes: README.md in this package, "Answers".
 _THROTTLING_CODES = frozenset({4, 80007, 130429, 131056, 133016})
 _RETRYABLE_CODES = frozenset({1, 2, 131000, 131016})
 _CONFIG_CODES = frozenset({0, 3, 10, 190, 368, 131031, *range(200, 300)})
