@@ -42,6 +42,13 @@ def cases(sizes: Sizes) -> list[Case]:
     return [Case(f"{sizes.e2e_messages // 1000}k", {"messages": sizes.e2e_messages, "chunk": sizes.e2e_chunk})]
 
 
+def drain(ctx: BenchContext, metrics: dict[str, Any], *, timeout: float) -> int:
+    """Wait (bounded) for the rest of the run's messages to be Delivered; how many are."""
+    customer = ctx.accounts.customer_id
+    return wait_for_count(lambda: status_counts(customer).get(Status.DELIVERED, 0), target=metrics["accepted"],
+                          timeout=timeout, interval=0.5, stall_seconds=10).value
+
+
 def run(ctx: BenchContext, case: Case) -> dict[str, Any]:
     total, chunk = case.params["messages"], case.params["chunk"]
     customer = ctx.accounts.customer_id

@@ -56,6 +56,16 @@ def webhook_subscribe(ctx: BenchContext) -> Any:
     return webhook
 
 
+def _received(ctx: BenchContext) -> int:
+    return int(ctx.provider.stats()["counts"].get("webhooks", 0))
+
+
+def drain(ctx: BenchContext, metrics: dict[str, Any], *, timeout: float) -> int:
+    """Wait (bounded) for the webhooks of the rest of the run's messages; how many arrived."""
+    return wait_for_count(lambda: _received(ctx), target=metrics["accepted"], timeout=timeout, interval=0.5,
+                          stall_seconds=10).value
+
+
 def run(ctx: BenchContext, case: Case) -> dict[str, Any]:
     from webhooks_app.services.subscriptions import webhook_update
 
@@ -82,7 +92,7 @@ def _run(ctx: BenchContext, case: Case) -> dict[str, Any]:
     accept_seconds = time.monotonic() - started
 
     progress = wait_for_count(
-        lambda: int(ctx.provider.stats()["counts"].get("webhooks", 0)),
+        lambda: _received(ctx),
         target=total, timeout=ctx.config.sizes.wait_bound(120 + total / 100), interval=0.5, stall_seconds=60,
     )
     polled_seconds = time.monotonic() - started
