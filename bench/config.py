@@ -35,7 +35,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Sizes:
-    """How much each scenario does; quick mode keeps the whole run under three minutes."""
+    """How much each scenario does; quick mode keeps the whole run around five minutes."""
 
     runs: int
     send_seconds: int
@@ -50,7 +50,7 @@ class Sizes:
     failover_timeout_seconds: int
     webhook_messages: int
     # Longest wait for a pipeline to finish (end to end, report ingest, failover). Quick mode
-    # caps it so the whole run stays under three minutes even on a loaded machine: a run cut
+    # caps it so the whole run stays around five minutes even on a loaded machine: a run cut
     # short reports the rate it reached and says it is incomplete.
     max_wait_seconds: float | None = None
 

@@ -37,7 +37,7 @@ EXIT_INTERRUPTED = 130
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[1])
-    parser.add_argument("--quick", action="store_true", help="small sizes, one run per case (under 3 minutes)")
+    parser.add_argument("--quick", action="store_true", help="small sizes, one run per case (about 5 minutes)")
     parser.add_argument("--scenarios", default="all", help="comma-separated: a-e or single_send, sendbulk, "
                         "end_to_end, dlr_ingest, failover (default: all)")
     parser.add_argument("--runs", type=int, default=None, help="runs per case (default: 3, quick: 1)")
