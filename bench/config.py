@@ -2,8 +2,8 @@
 environment every stack process gets.
 
 The stack must never touch what a developer's ``make run`` or the test suite uses, so the
-database, the Redis db, the ports and the sandbox key prefix are all separate by default and the
-database name must contain ``bench`` (it is dropped and recreated at every run).
+database, the Redis db and the ports are all separate by default and the database name must
+contain ``bench`` (it is dropped and recreated at every run).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Sizes:
-    """How much each scenario does; quick mode keeps the whole run under three minutes."""
+    """How much each scenario does; quick mode keeps the whole run around five minutes."""
 
     runs: int
     send_seconds: int
@@ -48,8 +48,9 @@ class Sizes:
     failover_chains: int
     failover_chunk: int
     failover_timeout_seconds: int
+    webhook_messages: int
     # Longest wait for a pipeline to finish (end to end, report ingest, failover). Quick mode
-    # caps it so the whole run stays under three minutes even on a loaded machine: a run cut
+    # caps it so the whole run stays around five minutes even on a loaded machine: a run cut
     # short reports the rate it reached and says it is incomplete.
     max_wait_seconds: float | None = None
 
@@ -70,6 +71,7 @@ class Sizes:
             failover_chains=10_000,
             failover_chunk=2_000,
             failover_timeout_seconds=10,
+            webhook_messages=5_000,
             max_wait_seconds=25,
         )
 
@@ -87,6 +89,7 @@ class Sizes:
             failover_chains=100_000,
             failover_chunk=10_000,
             failover_timeout_seconds=30,
+            webhook_messages=50_000,
         )
 
 
@@ -152,14 +155,14 @@ class BenchConfig:
     database_url: str
     redis_url: str
     web_port: int
-    sandbox_port: int
+    provider_port: int
     web_workers: int
     web_threads: int
     web_worker_class: str
     worker_processes: int
     worker_concurrency: int
-    sandbox_workers: int
-    sandbox_report_delay: float
+    provider_report_delay: float
+    provider_senders: int
     run_id: str
     results_dir: Path
     python: str = sys.executable
@@ -170,12 +173,9 @@ class BenchConfig:
         return f"http://127.0.0.1:{self.web_port}"
 
     @property
-    def sandbox_url(self) -> str:
-        return f"http://127.0.0.1:{self.sandbox_port}"
-
-    @property
-    def sandbox_key_prefix(self) -> str:
-        return f"bench-sandbox-{self.run_id}:"
+    def provider_url(self) -> str:
+        """The fake Mitto provider (``bench/fake_provider.py``), also the customer's webhook receiver."""
+        return f"http://127.0.0.1:{self.provider_port}"
 
     @property
     def run_dir(self) -> Path:
@@ -199,21 +199,21 @@ class BenchConfig:
             sizes = replace(sizes, runs=runs)
         cpus = os.cpu_count() or 2
         web_port = pick_port(_env_int(environ, "BENCH_WEB_PORT", 18000))
-        sandbox_port = pick_port(_env_int(environ, "BENCH_SANDBOX_PORT", 18025), avoid=frozenset({web_port}))
+        provider_port = pick_port(_env_int(environ, "BENCH_PROVIDER_PORT", 18025), avoid=frozenset({web_port}))
         return cls(
             quick=quick,
             sizes=sizes,
             database_url=bench_database_url(environ),
             redis_url=bench_redis_url(environ),
             web_port=web_port,
-            sandbox_port=sandbox_port,
+            provider_port=provider_port,
             web_workers=_env_int(environ, "WEB_WORKERS", 3),
             web_threads=_env_int(environ, "WEB_THREADS", 4),
             web_worker_class=environ.get("WEB_WORKER_CLASS") or "gthread",
             worker_processes=_env_int(environ, "BENCH_WORKER_PROCESSES", max(1, cpus // 2)),
             worker_concurrency=_env_int(environ, "WORKER_CONCURRENCY", 32),
-            sandbox_workers=_env_int(environ, "SANDBOX_WORKERS", 2),
-            sandbox_report_delay=float(environ.get("SANDBOX_REPORT_DELAY") or 0.05),
+            provider_report_delay=float(environ.get("BENCH_REPORT_DELAY") or 0.05),
+            provider_senders=_env_int(environ, "BENCH_REPORT_CONNECTIONS", 8),
             run_id=run_id,
             results_dir=results_dir,
             # Random per run: DEBUG is off (Django keeps every query in memory with it on) and
@@ -238,17 +238,14 @@ class BenchConfig:
                 "DEBUG": "false",
                 "DATABASE_URL": self.database_url,
                 "REDIS_URL": self.redis_url,
-                "SANDBOX_REDIS_URL": self.redis_url,
                 "PUBLIC_BASE_URL": self.web_url,
                 "BIND_HOST": "127.0.0.1",
                 "PORT": str(self.web_port),
                 "WEB_WORKERS": str(self.web_workers),
                 "WEB_THREADS": str(self.web_threads),
                 "WEB_WORKER_CLASS": self.web_worker_class,
-                "SANDBOX_URL": self.sandbox_url,
-                "SANDBOX_PORT": str(self.sandbox_port),
-                "SANDBOX_REPORT_DELAY": str(self.sandbox_report_delay),
-                "SANDBOX_KEY_PREFIX": self.sandbox_key_prefix,
+                # The customer's webhook receiver lives in the fake provider, on loopback.
+                "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
                 "LOG_LEVEL": env.get("BENCH_LOG_LEVEL", "WARNING"),
                 "PYTHONUNBUFFERED": "1",
             }
@@ -262,8 +259,9 @@ class BenchConfig:
             "runs_per_case": self.sizes.runs,
             "web": {"workers": self.web_workers, "threads": self.web_threads, "worker_class": self.web_worker_class},
             "celery": {"processes": self.worker_processes, "pool": "threads", "concurrency": self.worker_concurrency},
-            "sandbox": {"workers": self.sandbox_workers, "report_delay_seconds": self.sandbox_report_delay},
+            "provider": {"kind": "bench/fake_provider.py", "report_delay_seconds": self.provider_report_delay,
+                         "report_connections": self.provider_senders},
             "database": urlsplit(self.database_url).path.lstrip("/"),
             "redis_db": urlsplit(self.redis_url).path.lstrip("/"),
-            "ports": {"web": self.web_port, "sandbox": self.sandbox_port},
+            "ports": {"web": self.web_port, "provider": self.provider_port},
         }

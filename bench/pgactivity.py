@@ -43,6 +43,8 @@ class PgActivitySampler:
         self.interval = interval
         self.counts: Counter[tuple[str, str]] = Counter()
         self.samples = 0
+        self.backend_pid: int | None = None  # its own backend, which is not the gateway's work
+        self._ready = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -56,6 +58,8 @@ class PgActivitySampler:
 
         try:
             with psycopg.connect(self.database_url, autocommit=True, connect_timeout=5) as connection:
+                self.backend_pid = connection.info.backend_pid
+                self._ready.set()
                 while not self._stop.wait(self.interval):
                     rows = connection.execute(_ACTIVE_SQL).fetchall()
                     self.samples += 1
@@ -64,6 +68,13 @@ class PgActivitySampler:
                         self.counts[(normalise(query), waiting)] += 1
         except Exception:  # a profiler must never break the run it watches
             logger.exception("pg_stat_activity sampling stopped")
+        finally:
+            self._ready.set()
+
+    def wait_connected(self, timeout: float = 5.0) -> int | None:
+        """Its backend's pid once connected (None if it could not connect)."""
+        self._ready.wait(timeout)
+        return self.backend_pid
 
     def stop(self, top: int = 10) -> dict[str, Any]:
         """The most often active statements, as average number of backends running each."""

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PROC = Path("/proc")
 TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -124,19 +125,42 @@ def snapshot(groups: dict[str, Iterable[int]]) -> CpuSnapshot:
     )
 
 
-def cpu_usage(before: CpuSnapshot, after: CpuSnapshot, elapsed: float) -> dict[str, float]:
-    """Cores used per group between two snapshots, plus ``other``: what the rest of the machine
+def cpu_seconds_spent(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float]:
+    """CPU seconds per group between two snapshots, plus ``other``: what the rest of the machine
     used (other engineers' test runs show up there and make a run noisy)."""
-    usage: dict[str, float] = {}
-    ours = 0.0
+    spent: dict[str, float] = {}
     for label, pids in after.groups.items():
         start = before.groups.get(label, {})
-        spent = sum(max(0.0, seconds - start.get(pid, 0.0)) for pid, seconds in pids.items())
-        ours += spent
-        usage[label] = round(spent / elapsed, 2) if elapsed > 0 else 0.0
-    other = max(0.0, (after.system_busy - before.system_busy) - ours)
-    usage["other"] = round(other / elapsed, 2) if elapsed > 0 else 0.0
-    return usage
+        spent[label] = sum(max(0.0, seconds - start.get(pid, 0.0)) for pid, seconds in pids.items())
+    spent["other"] = max(0.0, (after.system_busy - before.system_busy) - sum(spent.values()))
+    return spent
+
+
+def cpu_usage(before: CpuSnapshot, after: CpuSnapshot, elapsed: float) -> dict[str, float]:
+    """Cores used per group between two snapshots, plus ``other`` (the rest of the machine)."""
+    return {label: round(seconds / elapsed, 2) if elapsed > 0 else 0.0
+            for label, seconds in cpu_seconds_spent(before, after).items()}
+
+
+# The gateway's own processes: what "gateway CPU per item" adds up. The fake provider and the
+# benchmark process with its load generator are measured, but reported apart.
+GATEWAY_GROUPS = ("web", "worker", "housekeeping", "beat", "postgres", "redis (shared)")
+
+
+def gateway_cpu_per_item(seconds: dict[str, float], items: int) -> dict[str, Any] | None:
+    """Milliseconds of CPU one item cost the gateway (web, workers, beat, PostgreSQL, Redis), per
+    group and in total, and what the fake provider and the load generator cost apart from it."""
+    if items <= 0:
+        return None
+    per_group = {group: round(seconds.get(group, 0.0) / items * 1000, 3) for group in GATEWAY_GROUPS}
+    return {
+        "items": items,
+        "gateway_ms": round(sum(seconds.get(group, 0.0) for group in GATEWAY_GROUPS) / items * 1000, 3),
+        "by_group_ms": per_group,
+        "provider_ms": round(seconds.get("provider", 0.0) / items * 1000, 3),
+        "loadgen_ms": round(seconds.get("bench", 0.0) / items * 1000, 3),
+        "other_ms": round(seconds.get("other", 0.0) / items * 1000, 3),
+    }
 
 
 class CpuTracker:
@@ -156,6 +180,7 @@ class CpuTracker:
         self._started = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.seconds: dict[str, float] = {}
 
     def _sample(self) -> None:
         for label, pids in self.groups().items():
@@ -180,7 +205,8 @@ class CpuTracker:
         return self
 
     def stop(self) -> dict[str, float]:
-        """Cores used per group, plus ``other`` (the rest of the machine)."""
+        """Cores used per group, plus ``other`` (the rest of the machine); the CPU seconds behind
+        them are left in ``seconds``."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5)
@@ -188,6 +214,7 @@ class CpuTracker:
         elapsed = time.monotonic() - self._started
         before = CpuSnapshot(groups=self._first, system_busy=self._busy_start)
         after = CpuSnapshot(groups=self._last, system_busy=system_busy_seconds())
+        self.seconds = {label: round(value, 3) for label, value in cpu_seconds_spent(before, after).items()}
         return cpu_usage(before, after, elapsed)
 
 

@@ -27,8 +27,8 @@ class Accounts:
     backup_sms: uuid.UUID
 
 
-def accounts_provision(*, sandbox_url: str) -> Accounts:
-    """One customer with two SMS traffic accounts on the sandbox (the second is the failover hop)."""
+def accounts_provision(*, provider_url: str) -> Accounts:
+    """One customer with two SMS traffic accounts on the fake provider (the second is the failover hop)."""
     from accounts_app.models import Customer, TrafficAccount
 
     password = secrets.token_urlsafe(18)
@@ -41,7 +41,7 @@ def accounts_provision(*, sandbox_url: str) -> Accounts:
     ids = []
     for name, key in (("Bench SMS", "bench-mitto-key"), ("Bench SMS backup", "bench-mitto-key-2")):
         account = TrafficAccount(
-            customer=customer, name=name, channel="sms", credentials={"api_key": key}, base_url=sandbox_url,
+            customer=customer, name=name, channel="sms", credentials={"api_key": key}, base_url=provider_url,
             sender=SMS_SENDER, display_name=name,
         )
         account.full_clean()

@@ -20,8 +20,10 @@ from types import FrameType, ModuleType
 from typing import Any
 
 from bench import procinfo
+from bench.calibration import calibrate
 from bench.config import ROOT, BenchConfig, ConfigError
 from bench.pgactivity import PgActivitySampler
+from bench.pgstatements import StatementWatch, availability
 from bench.profiling import Profiler, find_py_spy, summarise
 from bench.report import CaseResult, Report
 from bench.stack import Stack, StackError
@@ -35,7 +37,7 @@ EXIT_INTERRUPTED = 130
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[1])
-    parser.add_argument("--quick", action="store_true", help="small sizes, one run per case (under 3 minutes)")
+    parser.add_argument("--quick", action="store_true", help="small sizes, one run per case (about 5 minutes)")
     parser.add_argument("--scenarios", default="all", help="comma-separated: a-e or single_send, sendbulk, "
                         "end_to_end, dlr_ingest, failover (default: all)")
     parser.add_argument("--runs", type=int, default=None, help="runs per case (default: 3, quick: 1)")
@@ -65,6 +67,7 @@ class Runner:
         self.stack = Stack(config)
         self.report = Report(config=config, started_at=datetime.now(UTC))
         self.profiler: Profiler | None = None
+        self.statements_unavailable = ""
 
     def setup(self) -> Any:
         """Everything up to a logged-in API client; StackError when something does not come up."""
@@ -79,16 +82,21 @@ class Runner:
         django.setup()
         # Django's LOGGING set the root logger to the stack's level: keep ours talking.
         logging.getLogger("bench").setLevel(logging.DEBUG if self.args.verbose else logging.INFO)
+        from bench.fake_client import FakeProviderClient
         from bench.loadgen import LoadGenerator
         from bench.provision import ApiClient, accounts_provision
         from bench.reset import purge_queues
         from bench.scenarios.common import BenchContext
-        from sandbox.client import SandboxClient
 
+        self.report.calibration_ms = calibrate()
+        self.statements_unavailable = self.report.statements_unavailable = availability(cfg.database_url)
+        if self.statements_unavailable:
+            self.report.notes.append(f"{self.statements_unavailable}: no top statements per case (start PostgreSQL "
+                                     "with shared_preload_libraries = 'pg_stat_statements', see bench/README.md)")
         purge_queues()  # tasks a killed earlier run left in the benchmark's Redis db
-        logger.info("starting sandbox, web, %d worker process(es), beat", cfg.worker_processes)
+        logger.info("starting the fake provider, web, %d worker process(es), beat", cfg.worker_processes)
         self.stack.start()
-        accounts = accounts_provision(sandbox_url=cfg.sandbox_url)
+        accounts = accounts_provision(provider_url=cfg.provider_url)
         api = ApiClient(cfg.web_url, accounts)
         try:
             api.login()
@@ -107,7 +115,7 @@ class Runner:
             else:
                 self.profiler = Profiler(py_spy, cfg.run_dir / "profiles", mode=self.args.profile_mode)
         ctx = BenchContext(config=cfg, stack=self.stack, api=api, accounts=accounts,
-                           sandbox=SandboxClient(cfg.sandbox_url), loadgen=loadgen)
+                           provider=FakeProviderClient(cfg.provider_url), loadgen=loadgen)
         self._warm_up_and_count(ctx)
         return ctx
 
@@ -131,45 +139,78 @@ class Runner:
         for index in range(runs):
             logger.info("%s %s: run %d/%d", module.NAME, case.name, index + 1, runs)
             try:
-                pipeline_reset(ctx.sandbox)
+                pipeline_reset(ctx.provider)
                 ctx.api.login()  # tokens live an hour; a full run takes longer
             except Exception as exc:
                 self.stack.check_alive()
                 result.runs.append({"error": f"reset before the run failed: {type(exc).__name__}: {exc}"[:300]})
                 continue
-            profiling = self.profiler is not None and module in self.profiled and index == 0
-            round_trip = procinfo.database_round_trip_ms()
-            load_before, started = os.getloadavg()[0], time.monotonic()
-            cpu = procinfo.CpuTracker(self.stack.cpu_groups).start()
-            database = PgActivitySampler(self.config.database_url).start()
-            if profiling and self.profiler is not None:
-                targets = {"web": self.stack.web.pid, **{p.name: p.pid for p in self.stack.workers}}
-                self.profiler.start(f"{module.NAME}-{case.name}", targets)
-            try:
-                metrics = module.run(ctx, case)
-            except StackError:
-                raise
-            except Exception as exc:
-                logger.error("%s %s failed:\n%s", module.NAME, case.name, traceback.format_exc())
-                metrics = {"error": f"{type(exc).__name__}: {exc}"[:300]}
-            finally:
-                if profiling and self.profiler is not None:
-                    for path in self.profiler.stop():
-                        name = path.name.removesuffix(".collapsed.txt")
-                        self.report.profiles.append({"name": name, "mode": self.profiler.mode, **summarise(path)})
-            elapsed = time.monotonic() - started
-            metrics["cpu_cores"] = cpu.stop()
-            metrics["postgres_activity"] = database.stop()
-            metrics["load_average_before"] = round(load_before, 2)
-            metrics["db_round_trip_ms_before"] = round_trip
-            metrics["wall_seconds"] = round(elapsed, 2)
-            result.runs.append(metrics)
-            logger.info("%s %s: %s", module.NAME, case.name,
-                        {k: v for k, v in metrics.items() if isinstance(v, int | float)})
+            result.runs.append(self._measured_run(ctx, module, case, profiling=index == 0))
             self.stack.check_alive()
         errors = [run for run in result.runs if "error" in run]
         result.median = median_of_runs([r for r in result.runs if "error" not in r]) or errors[0]
         return result
+
+    def _measured_run(self, ctx: Any, module: ModuleType, case: Any, *, profiling: bool) -> dict[str, Any]:
+        """One run of a case with everything measured around it: the calibration loop before and
+        after, CPU per process group, PostgreSQL's activity and statement statistics, and the
+        message accounting once it is over."""
+        from bench.accounting import message_accounting, settle
+
+        profiling = profiling and self.profiler is not None and module in self.profiled
+        calibration_before = calibrate()
+        round_trip = procinfo.database_round_trip_ms()
+        statements = StatementWatch(self.config.database_url, unavailable=self.statements_unavailable).start()
+        database = PgActivitySampler(self.config.database_url).start()
+        self.stack.bench_backends = {pid for pid in (_own_backend_pid(), database.wait_connected()) if pid}
+        load_before, started = os.getloadavg()[0], time.monotonic()
+        cpu = procinfo.CpuTracker(self.stack.cpu_groups).start()
+        if profiling and self.profiler is not None:
+            targets = {"web": self.stack.web.pid, **{p.name: p.pid for p in self.stack.workers}}
+            self.profiler.start(f"{module.NAME}-{case.name}", targets)
+        try:
+            metrics = module.run(ctx, case)
+        except StackError:
+            raise
+        except Exception as exc:
+            logger.error("%s %s failed:\n%s", module.NAME, case.name, traceback.format_exc())
+            metrics = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+        finally:
+            if profiling and self.profiler is not None:
+                for path in self.profiler.stop():
+                    name = path.name.removesuffix(".collapsed.txt")
+                    self.report.profiles.append({"name": name, "mode": self.profiler.mode, **summarise(path)})
+        elapsed = time.monotonic() - started
+        items = metrics.get("items")
+        drain = getattr(module, "drain", None)
+        if drain is not None and "error" not in metrics and isinstance(items, int):
+            # A run cut short (quick mode's cap) has paid CPU for messages that are not done yet:
+            # the CPU is measured on until they are (bounded), and divided by all that got done.
+            drained_at = time.monotonic()
+            items = drain(ctx, metrics, timeout=self.config.sizes.wait_bound(60))
+            metrics["drain_seconds"] = round(time.monotonic() - drained_at, 2)
+        metrics["cpu_cores"] = cpu.stop()
+        metrics["cpu_seconds"] = cpu.seconds
+        metrics["postgres_activity"] = database.stop()
+        metrics["postgres_statements"] = statements.stop()
+        if isinstance(items, int):
+            metrics["gateway_cpu"] = procinfo.gateway_cpu_per_item(cpu.seconds, items)
+            if metrics["gateway_cpu"] is not None and isinstance(metrics.get("accepted"), int):
+                metrics["gateway_cpu"]["complete"] = items >= metrics["accepted"]
+        metrics["load_average_before"] = round(load_before, 2)
+        metrics["db_round_trip_ms_before"] = round_trip
+        metrics["wall_seconds"] = round(elapsed, 2)
+        accepted = metrics.get("accepted")
+        if isinstance(accepted, int):
+            options = getattr(module, "ACCOUNTING", {})
+            if options.get("settle", True):
+                settle(ctx.accounts.customer_id, timeout=self.config.sizes.wait_bound(60))
+            metrics["accounting"] = message_accounting(
+                ctx.accounts.customer_id, accepted, first_hops_only=options.get("first_hops_only", False))
+        metrics["calibration_ms"] = {"before": calibration_before, "after": calibrate()}
+        logger.info("%s %s: %s", module.NAME, case.name,
+                    {k: v for k, v in metrics.items() if isinstance(v, int | float)})
+        return metrics
 
     def run(self) -> int:
         ctx = self.setup()
@@ -188,6 +229,16 @@ class Runner:
             json_path, md_path = self.report.write()
             sys.stdout.write(md_path.read_text())
             sys.stdout.write(f"\nreport: {json_path.relative_to(ROOT)} and {md_path.relative_to(ROOT)}\n")
+
+
+def _own_backend_pid() -> int | None:
+    """The backend serving this process's Django connection (its polling is not the gateway's)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    return int(pid)
 
 
 def main(argv: list[str] | None = None) -> int:

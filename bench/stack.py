@@ -1,7 +1,7 @@
-"""Start and stop the benchmark's own stack: sandbox, gunicorn web, Celery worker(s) and beat.
+"""Start and stop the benchmark's own stack: the fake provider, gunicorn web, Celery worker(s) and beat.
 
 Every process runs in a session of its own, so stopping it signals its whole process group
-(gunicorn and sandbox workers, Celery pool threads) and nothing else on the machine. ``stop``
+(gunicorn workers, Celery pool threads) and nothing else on the machine. ``stop``
 is idempotent and is called from ``finally`` and the signal handlers, so the stack goes away
 on success, on error and on Ctrl-C alike.
 """
@@ -127,10 +127,12 @@ class Stack:
         self.config = config
         self.env = config.stack_env()
         self.log_dir = config.run_dir / "logs"
-        self.sandbox: ManagedProcess | None = None
+        self.provider: ManagedProcess | None = None
         self.web: ManagedProcess | None = None
         self.workers: list[ManagedProcess] = []
         self.beat: ManagedProcess | None = None
+        # PostgreSQL backends of the benchmark's own connections (polling, samplers).
+        self.bench_backends: set[int] = set()
 
     # ---- dependencies ----------------------------------------------------------------------
 
@@ -180,10 +182,10 @@ class Stack:
 
     def start(self) -> None:
         cfg = self.config
-        self.sandbox = self._process(
-            "sandbox",
-            [cfg.python, "manage.py", "run_sandbox", "--port", str(cfg.sandbox_port),
-             "--workers", str(cfg.sandbox_workers), "--log-level", "warning"],
+        self.provider = self._process(
+            "provider",
+            [cfg.python, "-m", "bench.fake_provider", "--port", str(cfg.provider_port),
+             "--report-delay", str(cfg.provider_report_delay), "--senders", str(cfg.provider_senders)],
         )
         self.web = self._web_process()
         self.workers = [
@@ -211,7 +213,7 @@ class Stack:
         )
         for process in self.processes():
             process.start()
-        _wait_until("sandbox", lambda: _http_ok(f"{cfg.sandbox_url}/_sandbox/health"), [self.sandbox],
+        _wait_until("fake provider", lambda: _http_ok(f"{cfg.provider_url}/_fake/health"), [self.provider],
                     START_TIMEOUT_SECONDS)
         _wait_until("web", lambda: _http_ok(f"{cfg.web_url}/healthz"), [self.web], START_TIMEOUT_SECONDS)
         _wait_until("celery workers", self._workers_answer, self.workers, START_TIMEOUT_SECONDS)
@@ -229,7 +231,7 @@ class Stack:
         return f"bench{index}-{self.config.run_id}@"
 
     def processes(self) -> list[ManagedProcess]:
-        found = [self.sandbox, self.web, *self.workers, self.beat]
+        found = [self.provider, self.web, *self.workers, self.beat]
         return [p for p in found if p is not None]
 
     def restart_web(self) -> None:
@@ -255,8 +257,16 @@ class Stack:
             label = "worker" if process.name.startswith("worker") else process.name
             groups.setdefault(label, []).extend(process.tree())
         database = urlsplit(self.config.database_url).path.lstrip("/")
-        groups["postgres"] = procinfo.postgres_backends(database)
+        backends = procinfo.postgres_backends(database)
+        groups["postgres"] = [pid for pid in backends if pid not in self.bench_backends]
         groups["redis (shared)"] = procinfo.processes_named("redis-server")
+        # This process (polling the database, the samplers) and the load generator it starts,
+        # with the backends serving its own connections: measured, but not the gateway's.
+        stack_pids = {pid for pids in groups.values() for pid in pids}
+        own = [os.getpid(), *procinfo.descendants(os.getpid())]
+        groups["bench"] = [pid for pid in own if pid not in stack_pids] + [
+            pid for pid in backends if pid in self.bench_backends
+        ]
         return groups
 
     def stop(self) -> None:

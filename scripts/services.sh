@@ -116,6 +116,9 @@ if [ ! -s "$PG_DATA/PG_VERSION" ]; then
   log "initialising a project-local cluster in $PG_DATA"
   as_pg mkdir -p "$PG_DATA"
   as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+  # Statement statistics for the benchmark report (bench/pgstatements.py); loading the library
+  # needs a server start, so new clusters get it from the beginning.
+  echo "shared_preload_libraries = 'pg_stat_statements'" | as_pg tee -a "$PG_DATA/postgresql.conf" >/dev/null
 fi
 
 log "starting project-local postgresql on $P_HOST:$P_PORT"
@@ -125,6 +128,12 @@ as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -w -t 60 start \
 psql_admin() { "$PG_BIN/psql" -h "$P_HOST" -p "$P_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
 if [ "$(psql_admin -d postgres -c "SELECT 1 FROM pg_roles WHERE rolname = '$P_USER'")" != "1" ]; then
   psql_admin -d postgres -c "CREATE ROLE \"$P_USER\" LOGIN CREATEDB PASSWORD '$P_PASS'"
+fi
+# The extension in template1 reaches every database created later (the benchmark recreates its
+# own each run); the role may reset the statistics, which is superuser-only by default.
+if [ "$(psql_admin -d postgres -c "SHOW shared_preload_libraries")" = "pg_stat_statements" ]; then
+  psql_admin -d template1 -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
+  psql_admin -d template1 -c "GRANT EXECUTE ON FUNCTION pg_stat_statements_reset TO \"$P_USER\""
 fi
 if [ "$(psql_admin -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$P_DB'")" != "1" ]; then
   psql_admin -d postgres -c "CREATE DATABASE \"$P_DB\" OWNER \"$P_USER\""

@@ -1,5 +1,5 @@
 """The scenarios of the issue, one module each (a: single send, b: sendbulk accept, c: end to
-end, d: delivery-report ingest, e: failover lag).
+end, d: delivery-report ingest, e: failover lag, f: end to end with a customer webhook).
 
 Each module has ``NAME``, ``TITLE``, ``COLUMNS`` (the metrics the summary shows, with their
 labels), ``cases(sizes)`` and ``run(ctx, case) -> metrics``. The runner resets the pipeline
@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from bench.scenarios import dlr_ingest, end_to_end, failover, sendbulk, single_send
+from bench.scenarios import dlr_ingest, end_to_end, failover, sendbulk, single_send, webhooks
 
 SCENARIOS: dict[str, ModuleType] = {
-    module.NAME: module for module in (single_send, sendbulk, end_to_end, dlr_ingest, failover)
+    module.NAME: module for module in (single_send, sendbulk, end_to_end, dlr_ingest, failover, webhooks)
 }
-ALIASES = {"a": "single_send", "b": "sendbulk", "c": "end_to_end", "d": "dlr_ingest", "e": "failover",
+ALIASES = {"a": "single_send", "b": "sendbulk", "c": "end_to_end", "d": "dlr_ingest", "e": "failover", "f": "webhooks",
            "send": "single_send", "bulk": "sendbulk", "e2e": "end_to_end", "dlr": "dlr_ingest"}
 
 

@@ -11,10 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from bench.config import BenchConfig
+from bench.fake_client import FakeProviderClient
 from bench.loadgen import LoadGenerator
 from bench.provision import SMS_SENDER, SMS_TEXT, Accounts, ApiClient
 from bench.stack import Stack
-from sandbox.client import SandboxClient
 
 SENDBULK_PATH = "/api/v1/Messages/sendbulk"
 
@@ -25,7 +25,7 @@ class BenchContext:
     stack: Stack
     api: ApiClient
     accounts: Accounts
-    sandbox: SandboxClient
+    provider: FakeProviderClient
     loadgen: LoadGenerator
 
 

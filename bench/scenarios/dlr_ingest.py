@@ -22,6 +22,7 @@ from bench.scenarios.common import BenchContext, Case, last_time, thin, wait_for
 from channels_app.status import Status
 
 NAME = "dlr_ingest"
+ACCOUNTING = {"settle": False}
 TITLE = "d. Delivery-report ingest (/callbacks/sms/dlr)"
 COLUMNS = [
     ("callbacks_per_second", "callbacks/s"),
@@ -107,6 +108,8 @@ def run(ctx: BenchContext, case: Case) -> dict[str, Any]:
     elapsed = (finished - wall_start).total_seconds() if finished and progress.done else polled_seconds
     return {
         "callbacks": count,
+        "accepted": count,  # the Sent messages written for the reports to find
+        "items": progress.value,
         "connections": connections,
         "complete": progress.done,
         "delivered": progress.value,

@@ -2,7 +2,7 @@
 
 wrk (or the asyncio client) keeps ``c`` connections busy for the run's duration, each request a
 new destination, with the whole pipeline running behind the web: every accepted SMS is also
-dispatched to the sandbox and reported back to the same web workers, as in production.
+dispatched to the fake provider and reported back to the same web workers, as in production.
 """
 
 from __future__ import annotations
@@ -38,8 +38,11 @@ def run(ctx: BenchContext, case: Case) -> dict[str, Any]:
         threads=min(concurrency, 2),
     )
     result = ctx.loadgen.process(spec).start().finish(timeout=seconds + 60)
+    accepted = max(0, result.requests - result.non_2xx)
     return {
         "concurrency": concurrency,
+        "accepted": accepted,
+        "items": accepted,
         "requests_per_second": round(result.requests_per_second, 1),
         "latency_p50_ms": result.latency_ms.get("p50", 0.0),
         "latency_p95_ms": result.latency_ms.get("p95", 0.0),

@@ -33,12 +33,12 @@ def test_the_stack_runs_without_debug_with_random_secrets_and_its_own_addresses(
     assert env["DEBUG"] == "false"
     assert "CELERY_BROKER_URL" not in env
     assert env["PUBLIC_BASE_URL"] == first.web_url == f"http://127.0.0.1:{first.web_port}"
-    assert env["SANDBOX_KEY_PREFIX"] != second.stack_env(environ)["SANDBOX_KEY_PREFIX"]
+    assert env["WEBHOOK_ALLOWED_NETWORKS"] == "127.0.0.0/8"  # the webhook receiver in the fake provider
     for name in ("SECRET_KEY", "JWT_SIGNING_KEY", "MITTO_DLR_SIGNING_KEYS", "MITTO_INBOUND_SIGNING_KEYS"):
         assert len(env[name]) >= 32
         assert env[name] != second.stack_env(environ)[name]
     assert env["SECRET_KEY"] != env["JWT_SIGNING_KEY"]
-    assert first.web_port != first.sandbox_port
+    assert first.web_port != first.provider_port
 
 
 def test_quick_mode_caps_waits_and_full_mode_does_not() -> None:

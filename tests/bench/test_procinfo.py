@@ -42,9 +42,9 @@ def test_own_cpu_time_grows_when_working() -> None:
 
 
 def test_tracker_keeps_the_cpu_of_a_process_that_exits_during_the_run() -> None:
-    # given a process that burns CPU for a while, then exits before the run ends
-    # (it burns 0.6 s of its own CPU, not of wall time: on a loaded machine the two differ)
-    burn = "import time\nwhile time.process_time() < 0.6: pass"
+    # given a process that burns half a second of CPU (however long a loaded machine makes that
+    # take), then exits before the run ends
+    burn = "import time\nwhile time.process_time() < 0.5: pass"
     child = subprocess.Popen([sys.executable, "-c", burn])  # noqa: S603 - a fixed script
     tracker = procinfo.CpuTracker(lambda: {"busy": [child.pid]}, interval=0.1).start()
 
@@ -54,4 +54,5 @@ def test_tracker_keeps_the_cpu_of_a_process_that_exits_during_the_run() -> None:
     usage = tracker.stop()
 
     # then its CPU still counts (a two-snapshot measurement would report nothing)
-    assert usage["busy"] > 0.2
+    assert tracker.seconds["busy"] >= 0.4
+    assert usage["busy"] > 0
