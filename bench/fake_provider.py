@@ -8,7 +8,7 @@ what the benchmark needs, in the wire format of the real thing:
 * ``POST /sms`` with ``X-Mitto-API-Key`` and Mitto's JSON body (``from``, ``to``, ``text``,
   ``type``, ``reference``, ``callback``) is answered like Mitto answers an accepted SMS
   (``{"id", "timestamp", "to", "textLength", "responseCode": 0, "responseText": "SMS sent"}``),
-  the same shape ``channels_app/sandbox/providers/mitto.py`` answers and
+  the same shape ``sandbox/providers/mitto.py`` answers and
   ``MittoSmsAdapter._accepted_id`` parses.
 * For every send with a ``callback`` URL (the gateway's DLR URL with its signed token) a
   delivery report ``{"messageId", "status": "Delivered", "errorcode": "0"}`` is POSTed to that

@@ -12,16 +12,16 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from channels_app.adapters.base import OutboundMessage, ProviderAccount, ProviderConfigError
-from channels_app.adapters.mitto_sms import MittoSmsAdapter
 from django.test import Client
-from webhooks_app.callback_tokens import callback_url_with_token, issue_callback_token
 
 from bench.fake_client import FakeProviderClient
+from channels_app.callbacks.tokens import callback_url_with_token, issue_callback_token
 from channels_app.models import Message
+from channels_app.providers.base import OutboundMessage, ProviderAccount, ProviderConfigError
+from channels_app.providers.mitto_sms.adapter import MittoSmsAdapter
 from channels_app.status import Status
+from tests.channels_app.callbacks.helpers import sent_message
 from tests.factories import TrafficAccountFactory
-from tests.webhooks_app.callbacks.helpers import sent_message
 
 DLR_PATH = "/callbacks/sms/dlr"
 
