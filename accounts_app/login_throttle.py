@@ -90,7 +90,7 @@ class Attempt:
 def client_address(request: HttpRequest) -> str:
     """The client's address: ``REMOTE_ADDR``, or the last entry of ``CLIENT_IP_HEADER`` when the
     gateway runs behind a proxy that sets it (the last entry is the one the proxy added)."""
-    header = getattr(settings, "CLIENT_IP_HEADER", "")
+    header = settings.CLIENT_IP_HEADER
     if header:
         meta_name = "HTTP_" + header.upper().replace("-", "_")
         forwarded = request.META.get(meta_name, "")

@@ -8,8 +8,6 @@ class ChannelsAppConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self) -> None:
-        # Connects the failover receiver to message_status_changed.
-        from channels_app.services import failover  # noqa: F401
         # A forked Celery worker child must not share the parent's provider sockets.
         worker_process_init.connect(_fresh_http_pool, dispatch_uid="channels_app.fresh_http_pool")
 

@@ -1,6 +1,7 @@
-"""Signals other parts listen to, so status changes stay in one place while failover and
-customer webhooks react to them (both receivers run inside the transaction that made the change,
-so their outbox rows commit or roll back with it)."""
+"""Signals the layers above channels_app listen to (customer webhooks), so status changes stay in
+one place without channels_app importing them. Receivers run inside the transaction that made the
+change, so their outbox rows commit or roll back with it. Failover is not a receiver: the status
+transition code calls it directly (``services.transitions``)."""
 
 from django.dispatch import Signal
 

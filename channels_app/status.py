@@ -57,7 +57,6 @@ RANK: dict[str, int] = {
     Status.READ: 5,
 }
 
-FINAL_STATUSES = frozenset({Status.READ, Status.FAILED, Status.CANCELLED, Status.RECEIVED})
 # Statuses a provider report may set.
 REPORTABLE = frozenset({Status.SENT, Status.DELIVERED, Status.READ, Status.FAILED})
 # Statuses a failover chain may wait for.

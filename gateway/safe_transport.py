@@ -108,8 +108,7 @@ def _build_session(policy: AddressPolicy) -> requests.Session:
     session = requests.Session()
     session.trust_env = False
     session.cookies.set_policy(RejectAllCookies())
-    pool_size = int(getattr(settings, "WEBHOOK_POOL_SIZE", 32))
-    adapter = CheckedAdapter(policy, pool_connections=32, pool_maxsize=pool_size, max_retries=0)
+    adapter = CheckedAdapter(policy, pool_connections=32, pool_maxsize=settings.WEBHOOK_POOL_SIZE, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session

@@ -109,15 +109,6 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 _proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
 SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) if len(_proxy_ssl_header) == 2 else None
 
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "gw",
-        "TIMEOUT": 300,
-    }
-}
-
 if not DEBUG:
     _defaults = {
         "SECRET_KEY": SECRET_KEY == DEV_SECRET_KEY,

@@ -109,8 +109,8 @@ class AddressPolicy:
 
 def address_policy(extra_allowed: Iterable[str] = ()) -> AddressPolicy:
     """The operator's policy from settings, plus a customer's own allowed networks."""
-    allowed = parse_networks([*(getattr(settings, "WEBHOOK_ALLOWED_NETWORKS", None) or ()), *extra_allowed])
-    denied = parse_networks(getattr(settings, "WEBHOOK_DENIED_NETWORKS", None) or ())
+    allowed = parse_networks([*settings.WEBHOOK_ALLOWED_NETWORKS, *extra_allowed])
+    denied = parse_networks(settings.WEBHOOK_DENIED_NETWORKS)
     return AddressPolicy(allowed=tuple(sorted(set(allowed), key=str)), denied=tuple(sorted(set(denied), key=str)))
 
 

@@ -182,11 +182,6 @@ class SandboxClient:
 
     # ---- waiting -------------------------------------------------------------------------
 
-    def wait_for_requests(
-        self, count: int, *, channel: str | None = None, destination: str | None = None, timeout: float = 5.0
-    ) -> list[dict[str, Any]]:
-        return _wait(lambda: self.requests(channel=channel, destination=destination), count, timeout)
-
     def wait_for_callbacks(
         self, count: int, *, channel: str | None = None, timeout: float = 5.0
     ) -> list[dict[str, Any]]:

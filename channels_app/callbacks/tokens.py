@@ -34,7 +34,6 @@ _KEY_SETTINGS: dict[str, str] = {
     "dlr": "MITTO_DLR_SIGNING_KEYS",
     "inbound": "MITTO_INBOUND_SIGNING_KEYS",
 }
-_DEFAULT_LIFETIME_SECONDS = 2 * 24 * 3600
 GENERATION_CLAIM = "gen"
 
 
@@ -43,7 +42,7 @@ def _signing_keys(purpose: str) -> list[str]:
         setting_name = _KEY_SETTINGS[purpose]
     except KeyError:
         raise ValueError(f"unknown callback token purpose {purpose!r}") from None
-    keys = getattr(settings, setting_name, None) or []
+    keys = getattr(settings, setting_name)
     if isinstance(keys, str):  # a single key set without the list syntax
         keys = [keys]
     return [key for key in keys if key]
@@ -61,7 +60,7 @@ def issue_callback_token(
     if not keys:
         raise ImproperlyConfigured(f"{_KEY_SETTINGS[purpose]} is empty: cannot sign callback tokens")
     if lifetime is None:
-        lifetime = int(getattr(settings, "CALLBACK_TOKEN_LIFETIME_SECONDS", _DEFAULT_LIFETIME_SECONDS))
+        lifetime = settings.CALLBACK_TOKEN_LIFETIME_SECONDS
     now = int(time.time())
     claims = {
         "sub": str(subject), "pur": purpose, "iat": now, "nbf": now, "exp": now + int(lifetime),

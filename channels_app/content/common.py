@@ -165,8 +165,3 @@ def exactly_one(attrs: Mapping[str, Any], names: tuple[str, ...]) -> None:
     raise ValidationError(
         {NON_FIELD_ERRORS: [f"Give exactly one of: {choices}; got {', '.join(given)}."]}, code="invalid"
     )
-
-
-def field_error(name: str, message: str, code: str = "invalid") -> ValidationError:
-    """An error reported at one field of the object being validated."""
-    return ValidationError({name: [ErrorDetail(message, code=code)]})

@@ -5,6 +5,11 @@ sweeper claims due hops with ``FOR UPDATE SKIP LOCKED``, so each deadline fires 
 across any number of workers, and survives worker, beat and Redis restarts. A report that lands
 before the sweeper claims the hop clears the deadline in the same transaction as the status
 change, so it wins and no failover happens. A hop that fails outright triggers the next at once.
+
+``services.transitions`` calls ``failover_after_status_change`` on every status change it makes,
+and this module cancels the hops a satisfied chain no longer needs through ``message_transition``:
+the two modules import each other as modules (attribute access at call time), so either may be
+imported first.
 """
 
 from __future__ import annotations
@@ -17,15 +22,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.dispatch import receiver
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from channels_app.models import Message, MessageEvent
+from channels_app.services import transitions
 from channels_app.services.deactivation import account_and_customer_active
 from channels_app.services.dispatch_queue import enqueue_dispatch_by_lane
-from channels_app.services.transitions import message_transition
-from channels_app.signals import message_status_changed
 from channels_app.status import RANK, Status, satisfies
 from gateway import metrics
 
@@ -124,7 +127,7 @@ def _single_sends(message_ids: list[uuid.UUID]) -> set[uuid.UUID]:
 
 def _cancel_remaining(message: Message, now: datetime) -> None:
     for hop in Message.objects.filter(failover_chain_id=message.failover_chain_id, status=Status.SCHEDULED):
-        message_transition(
+        transitions.message_transition(
             message=hop,
             status=Status.CANCELLED,
             source="failover",
@@ -134,9 +137,14 @@ def _cancel_remaining(message: Message, now: datetime) -> None:
         )
 
 
-@receiver(message_status_changed, dispatch_uid="failover_on_status_change")
-def failover_on_status_change(sender: Any, message: Message, status: str, occurred_at: datetime, **_: Any) -> None:
-    """Runs inside the transaction of every status change of a message."""
+def failover_after_status_change(*, message: Message, status: str) -> None:
+    """React to ``message`` having just moved to ``status``: a hop that reached its wanted status
+    cancels the chain's later hops, a failed current hop hands over to the next at once.
+
+    Called by ``services.transitions`` inside the transaction of the change, so the cancellations,
+    the next hop and their outbox rows commit or roll back with it. A cancellation it makes comes
+    back here and returns at once (a Cancelled hop never hands over).
+    """
     if message.failover_chain_id is None or message.direction != Message.OUTBOUND or status == Status.CANCELLED:
         return
     now = timezone.now()

@@ -22,11 +22,9 @@ from accounts_app.models import Customer
 from channels_app.models import Message
 from channels_app.status_filter import delivery_status_q
 
-DEFAULT_MAX_RANGE_DAYS = 93
-
 
 def max_range() -> timedelta:
-    return timedelta(days=int(getattr(settings, "STATISTICS_MAX_RANGE_DAYS", DEFAULT_MAX_RANGE_DAYS)))
+    return timedelta(days=settings.STATISTICS_MAX_RANGE_DAYS)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """Apply a status change to a message, enforcing the state machine in ``channels_app.status``.
 
 Every change is a conditional UPDATE (``WHERE status IN (...)``), so two workers or a duplicate
-provider report racing on one message cannot both win; only the winner appends the history event
-and notifies listeners (failover, customer webhooks).
+provider report racing on one message cannot both win; only the winner appends the history event,
+lets failover react (``failover_after_status_change``, in the same transaction) and then announces
+the change on ``message_status_changed`` for the layers above (customer webhooks).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from channels_app.models import Message, MessageEvent
+from channels_app.services import failover
 from channels_app.services.row_insert import insert_together
 from channels_app.signals import message_status_changed
 from channels_app.status import Status, report_applies
@@ -65,13 +67,14 @@ def message_transition(
     if error_code or error_text:
         event_detail.update({"errorCode": error_code, "errorText": error_text})
     event = {"status": status, "occurred_at": occurred_at, "source": source, "detail": event_detail}
-    # The move and its event are one statement; the block is only there so that the listeners'
-    # writes commit or roll back with them. No savepoint: nothing inside is meant to fail alone.
+    # The move and its event are one statement; the block is only there so that failover's and the
+    # listeners' writes commit or roll back with them. No savepoint: nothing inside is meant to fail alone.
     with transaction.atomic(savepoint=False):
         if not _move_with_event(message.id, candidates, fields, event):
             return False
         for name, value in fields.items():
             setattr(message, name, value)
+        failover.failover_after_status_change(message=message, status=status)
         message_status_changed.send(sender=Message, message=message, status=status, occurred_at=occurred_at)
     return True
 
@@ -125,8 +128,8 @@ _KEEP_PROVIDER_ID_SQL = (
 
 def messages_mark_sent(*, accepted: list[tuple[Message, str, datetime]]) -> int:
     """``Sending -> Sent`` for many messages in three statements, with the same rules as
-    ``message_transition``: only claimed messages move, each move appends its event and is
-    announced. A message a fast report already moved on keeps that status and gets its provider id.
+    ``message_transition``: only claimed messages move, each move appends its event, lets failover
+    react and is announced. A message a fast report already moved on keeps that status and gets its provider id.
     """
     if not accepted:
         return 0
@@ -157,5 +160,6 @@ def messages_mark_sent(*, accepted: list[tuple[Message, str, datetime]]) -> int:
         for message, pid, sent_at in accepted:
             if message.id in moved:
                 message.status, message.provider_message_id, message.sent_at = Status.SENT, pid, sent_at
+                failover.failover_after_status_change(message=message, status=Status.SENT)
                 message_status_changed.send(sender=Message, message=message, status=Status.SENT, occurred_at=sent_at)
     return len(moved)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,8 @@ from django.utils import timezone
 from channels_app.models import Message, MessageEvent
 from channels_app.services.failover import failover_sweep
 from channels_app.services.purge import messages_purge_untriggered
-from channels_app.services.transitions import message_transition
+from channels_app.services.transitions import message_transition, messages_mark_sent
+from channels_app.signals import message_status_changed
 from channels_app.status import Status
 from tests.factories import TrafficAccountFactory
 
@@ -142,6 +144,58 @@ def test_a_failed_first_hop_triggers_the_second_at_once(auth_client, accounts):
     first.refresh_from_db()
     assert first.failover_deadline is None
     assert failover_sweep().claimed == 0
+
+
+@pytest.fixture
+def status_signal_without_receivers():
+    """``message_status_changed`` with every receiver detached for the test, restored after."""
+    saved = list(message_status_changed.receivers)
+    message_status_changed.receivers = []
+    message_status_changed.sender_receivers_cache.clear()
+    yield message_status_changed
+    message_status_changed.receivers = saved
+    message_status_changed.sender_receivers_cache.clear()
+
+
+def _receiver_modules() -> set[str]:
+    receivers = [
+        ref() if isinstance(ref, weakref.ReferenceType) else ref for _, ref, *_ in message_status_changed.receivers
+    ]
+    return {r.__module__ for r in receivers if r is not None}
+
+
+def test_no_part_of_channels_app_listens_to_the_status_signal():
+    """Failover is called by the transition code; the signal is only for the layers above."""
+    assert _receiver_modules() == {"webhooks_app.services.fanout"}
+
+
+def test_a_failed_hop_hands_over_with_no_receiver_of_the_status_signal(
+    auth_client, accounts, status_signal_without_receivers
+):
+    first, second = _chain(auth_client, accounts)
+    _mark_sent(first)
+    assert not status_signal_without_receivers.has_listeners(Message)
+
+    message_transition(message=first, status=Status.FAILED, source="provider", error_code="131026")
+
+    second.refresh_from_db()
+    assert second.status == Status.READY
+    assert MessageEvent.objects.filter(message=second, status=Status.READY, source="failover").exists()
+
+
+def test_a_satisfied_hop_cancels_the_rest_with_no_receiver_of_the_status_signal(
+    auth_client, accounts, status_signal_without_receivers
+):
+    first, second = _chain(auth_client, accounts, wanted="Sent")
+    Message.objects.filter(id=first.id).update(status=Status.SENDING)
+    first.refresh_from_db()
+
+    assert messages_mark_sent(accepted=[(first, "wamid.1", timezone.now())]) == 1
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, first.failover_deadline) == (Status.SENT, None)
+    assert second.status == Status.CANCELLED
 
 
 def test_three_hop_chain_walks_hop_by_hop(auth_client):
@@ -305,7 +359,9 @@ def _chain_body(accounts, wanted):
         "failover": {
             "type": "Timeout",
             "timeoutFailover": {
-                "timeoutInSeconds": 20, "status": wanted, "trafficAccounts": [str(a.id) for a in accounts],
+                "timeoutInSeconds": 20,
+                "status": wanted,
+                "trafficAccounts": [str(a.id) for a in accounts],
             },
         },
     }

@@ -10,15 +10,11 @@ from typing import Any
 
 import pytest
 import requests
-from django.contrib import admin
 from django.contrib.messages import get_messages
-from django.contrib.messages.storage.fallback import FallbackStorage
-from django.test import RequestFactory
 from rest_framework.exceptions import ValidationError
 
 from channels_app.models import WhatsAppTemplate
 from channels_app.services.templates import template_check, template_status_update
-from channels_app.templates_admin import sync_selected_templates
 from sandbox.client import SandboxClient
 from sandbox.local import LocalSandbox
 from tests.factories import CustomerFactory, TrafficAccountFactory
@@ -553,20 +549,25 @@ def test_check_counts_one_parameter_for_a_media_header(account):
 # ---- admin -------------------------------------------------------------------------------
 
 
-def test_admin_action_syncs_the_selected_templates_accounts(account, sandbox):
+def test_admin_action_syncs_the_selected_templates_accounts(operator_client, account, sandbox):
     _at_provider(sandbox, name="from_meta")
-    WhatsAppTemplate.objects.create(traffic_account=account, name="stale", language="en_US", category="UTILITY")
+    stale = WhatsAppTemplate.objects.create(
+        traffic_account=account, name="stale", language="en_US", category="UTILITY"
+    )
     broken = TrafficAccountFactory(customer=account.customer, channel="whatsapp", base_url="http://127.0.0.1:9")
-    WhatsAppTemplate.objects.create(traffic_account=broken, name="kept", language="en_US", category="UTILITY")
-    request = RequestFactory().post("/admin/")
-    request.session = {}  # type: ignore[attr-defined]
-    request._messages = FallbackStorage(request)  # type: ignore[attr-defined]
+    kept = WhatsAppTemplate.objects.create(traffic_account=broken, name="kept", language="en_US", category="UTILITY")
 
-    sync_selected_templates(admin.site._registry[WhatsAppTemplate], request, WhatsAppTemplate.objects.all())
+    response = operator_client.post(
+        "/admin/channels_app/whatsapptemplate/",
+        {"action": "sync_selected_templates", "_selected_action": [str(stale.pk), str(kept.pk)]},
+        follow=True,
+    )
 
+    assert response.status_code == 200
     assert sorted(WhatsAppTemplate.objects.values_list("name", flat=True)) == ["from_meta", "kept"]
-    levels = sorted(m.level_tag for m in get_messages(request))
-    assert levels == ["error", "success"]
+    notes = sorted((m.level_tag, str(m)) for m in get_messages(response.wsgi_request))
+    assert [level for level, _ in notes] == ["error", "success"]
+    assert notes[1][1] == f"{account}: 1 new, 0 updated, 1 removed."
 
 
 # ---- buttons -----------------------------------------------------------------------------

@@ -81,12 +81,12 @@ class DeliveryResult:
 
 
 def timeout_seconds() -> float:
-    return float(getattr(settings, "WEBHOOK_TIMEOUT_SECONDS", 10))
+    return float(settings.WEBHOOK_TIMEOUT_SECONDS)
 
 
 def claim_lease_seconds() -> float:
     """How long a claim holds a delivery; always well beyond one attempt's worst case."""
-    return max(float(getattr(settings, "WEBHOOK_CLAIM_LEASE_SECONDS", 120)), 3 * timeout_seconds())
+    return max(float(settings.WEBHOOK_CLAIM_LEASE_SECONDS), 3 * timeout_seconds())
 
 
 def backoff_seconds(attempt: int) -> int:
@@ -102,8 +102,7 @@ def retry_delay(*, attempt: int, retry_after: float | None) -> float:
 def retries_exhausted(attempt: int) -> bool:
     """Whether the attempts so far already span the retry window (by the schedule's delays,
     which the real gaps only exceed), so the ``attempt``-th failure is final."""
-    window = float(getattr(settings, "WEBHOOK_RETRY_FOR_SECONDS", 90000))
-    return sum(backoff_seconds(n) for n in range(1, attempt)) >= window
+    return sum(backoff_seconds(n) for n in range(1, attempt)) >= settings.WEBHOOK_RETRY_FOR_SECONDS
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -21,8 +21,7 @@ WEBHOOK_QUEUE = "webhooks"
 
 def republish_guard(now: datetime | None = None) -> datetime:
     """Until when a just-published delivery is left alone by the sweeper."""
-    seconds = getattr(settings, "WEBHOOK_REPUBLISH_AFTER_SECONDS", 60)
-    return (now or timezone.now()) + timedelta(seconds=seconds)
+    return (now or timezone.now()) + timedelta(seconds=settings.WEBHOOK_REPUBLISH_AFTER_SECONDS)
 
 
 def enqueue_deliveries(delivery_ids: Iterable[uuid.UUID]) -> None:

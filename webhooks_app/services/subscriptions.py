@@ -58,8 +58,7 @@ def webhook_rotate_secret(*, webhook: Webhook) -> RotatedSecret:
     """Issue a new secret; the current one keeps signing alongside it for the rotation window
     (WEBHOOK_SECRET_ROTATION_SECONDS) so receivers can switch without dropping events. A second
     rotation inside the window retires the oldest secret at once: at most two secrets sign."""
-    window = int(getattr(settings, "WEBHOOK_SECRET_ROTATION_SECONDS", 86400))
-    expires_at = timezone.now() + timedelta(seconds=window)
+    expires_at = timezone.now() + timedelta(seconds=settings.WEBHOOK_SECRET_ROTATION_SECONDS)
     webhook.previous_secret = webhook.secret
     webhook.previous_secret_expires_at = expires_at
     webhook.secret = new_webhook_secret()

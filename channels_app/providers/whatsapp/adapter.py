@@ -39,7 +39,6 @@ from channels_app.providers.base import (
 from channels_app.providers.http import call_provider, retry_after_seconds
 from gateway.channels import Channel
 
-DEFAULT_GRAPH_VERSION = "v23.0"
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 _SIGNATURE_PREFIX = "sha256="
 _MAX_TEMPLATE_PAGES = 100
@@ -449,7 +448,7 @@ class WhatsAppAdapter(ChannelAdapter):
 
     @property
     def _graph_root(self) -> str:
-        version = str(getattr(settings, "WHATSAPP_GRAPH_VERSION", DEFAULT_GRAPH_VERSION)).strip("/")
+        version = settings.WHATSAPP_GRAPH_VERSION.strip("/")
         return f"{self.base_url}/{version}"
 
     @property
