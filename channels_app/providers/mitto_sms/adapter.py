@@ -33,6 +33,7 @@ from channels_app.providers.base import (
     ProviderRequest,
     ProviderThrottled,
     ProviderUnavailable,
+    SendError,
     SendResult,
     StatusEvent,
 )
@@ -153,12 +154,27 @@ class MittoSmsAdapter(ChannelAdapter):
             secrets=(api_key,),
         )
 
+    def classify_answer(self, response: requests.Response, exchange: HttpExchange) -> SendError | None:
+        """``responseCode`` 0 accepts the message even under a refusal status (4xx): the body
+        names the message Mitto took. Throttling, credential and server statuses still count."""
+        payload = json_object(response)
+        if (
+            payload is not None
+            and str(payload.get("responseCode")).strip() == "0"
+            and http_error_class(response.status_code) in (None, ProviderRejected)
+        ):
+            return None
+        return super().classify_answer(response, exchange)
+
     def answer_error(self, response: requests.Response, payload: dict[str, Any] | None) -> AnswerError | None:
         """Mitto's ``responseCode`` refines a refusal; throttling, credential and server statuses
-        are decided by the HTTP status alone."""
+        are decided by the HTTP status alone (with Mitto's text, except for throttling)."""
         status = response.status_code
         text = _response_text(payload)
-        if http_error_class(status) not in (None, ProviderRejected):
+        by_status = http_error_class(status)
+        if by_status is ProviderThrottled:
+            return None
+        if by_status not in (None, ProviderRejected):
             return AnswerError(text=text)
         if payload is None:
             if status >= 400:
@@ -166,8 +182,10 @@ class MittoSmsAdapter(ChannelAdapter):
             # Accepted or not is unknown; a retry risks a duplicate, giving up risks a loss.
             return AnswerError("bad_response", "unparseable Mitto response", ProviderUnavailable)
         code = payload.get("responseCode")
-        if code is None or str(code).strip() == "0":
+        if code is None:
             return AnswerError(text=text) if status >= 400 else None
+        if str(code).strip() == "0":
+            return None
         retryable = str(code).strip() in _RETRYABLE_RESPONSE_CODES
         return AnswerError(
             str(code), text or "Mitto refused the message", ProviderUnavailable if retryable else ProviderRejected
