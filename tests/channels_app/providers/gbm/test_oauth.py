@@ -1,0 +1,75 @@
+"""Service-account tokens through google-auth: the account's own token URI, one call per failure."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs
+from uuid import uuid4
+
+import jwt
+import pytest
+import responses
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from channels_app.providers.base import OutboundMessage, ProviderAccount, ProviderThrottled
+from channels_app.providers.gbm.adapter import GbmAdapter
+
+BASE_URL = "https://businessmessages.googleapis.com"
+CONVERSATION_ID = "bb8ceef0-90b4-4876-9467-c8c9ecc1c4e0"
+SEND_URL = f"{BASE_URL}/v1/conversations/{CONVERSATION_ID}/messages"
+OWN_TOKEN_URI = "https://oauth2.partner.test/token"
+
+
+@pytest.fixture(scope="module")
+def rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def gbm(rsa_key: rsa.RSAPrivateKey, token_uri: str) -> GbmAdapter:
+    pem = rsa_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    key = {
+        "type": "service_account",
+        "private_key": pem,
+        # A fresh address per test keeps the process-wide token cache from leaking between tests.
+        "client_email": f"gbm-{uuid4().hex[:8]}@project.iam.gserviceaccount.com",
+        "token_uri": token_uri,
+    }
+    account = ProviderAccount(
+        id=uuid4(), channel="gbm", base_url=BASE_URL, credentials={"service_account_json": json.dumps(key)}
+    )
+    return GbmAdapter(account)
+
+
+def outbound() -> OutboundMessage:
+    return OutboundMessage(id=uuid4(), destination=CONVERSATION_ID, content={"text": {"message": "Hi"}})
+
+
+@responses.activate
+def test_token_is_requested_from_the_accounts_own_token_uri(rsa_key):
+    responses.post(OWN_TOKEN_URI, json={"access_token": "ya29.own", "expires_in": 3599, "token_type": "Bearer"})
+    responses.post(SEND_URL, json={"name": f"conversations/{CONVERSATION_ID}/messages/x"})
+
+    gbm(rsa_key, OWN_TOKEN_URI).send(outbound())
+
+    token_request, send_request = (call.request for call in responses.calls)
+    assert token_request.url == OWN_TOKEN_URI
+    assertion = parse_qs(token_request.body)["assertion"][0]
+    claims = jwt.decode(assertion, rsa_key.public_key(), algorithms=["RS256"], options={"verify_aud": False})
+    assert claims["scope"] == "https://www.googleapis.com/auth/businessmessages"
+    assert send_request.headers["Authorization"] == "Bearer ya29.own"
+
+
+@responses.activate
+def test_throttled_token_endpoint_is_asked_once_and_its_retry_after_kept(rsa_key):
+    # google-auth would retry a 429 itself, with backoff, inside the send; the dispatcher decides instead
+    responses.post(OWN_TOKEN_URI, status=429, json={"error": "rate_limit_exceeded"}, headers={"Retry-After": "20"})
+
+    with pytest.raises(ProviderThrottled) as error:
+        gbm(rsa_key, OWN_TOKEN_URI).send(outbound())
+
+    assert len(responses.calls) == 1
+    assert error.value.retry_after == 20.0
+    assert error.value.exchange.url == OWN_TOKEN_URI
