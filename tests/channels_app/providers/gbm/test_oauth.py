@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 from uuid import uuid4
 
 import jwt
 import pytest
+import requests
 import responses
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -26,7 +31,9 @@ def rsa_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def gbm(rsa_key: rsa.RSAPrivateKey, token_uri: str) -> GbmAdapter:
+def gbm(
+    rsa_key: rsa.RSAPrivateKey, token_uri: str, base_url: str = BASE_URL, session: requests.Session | None = None
+) -> GbmAdapter:
     pem = rsa_key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
@@ -38,9 +45,9 @@ def gbm(rsa_key: rsa.RSAPrivateKey, token_uri: str) -> GbmAdapter:
         "token_uri": token_uri,
     }
     account = ProviderAccount(
-        id=uuid4(), channel="gbm", base_url=BASE_URL, credentials={"service_account_json": json.dumps(key)}
+        id=uuid4(), channel="gbm", base_url=base_url, credentials={"service_account_json": json.dumps(key)}
     )
-    return GbmAdapter(account)
+    return GbmAdapter(account, session=session)
 
 
 def outbound() -> OutboundMessage:
@@ -73,3 +80,51 @@ def test_throttled_token_endpoint_is_asked_once_and_its_retry_after_kept(rsa_key
     assert len(responses.calls) == 1
     assert error.value.retry_after == 20.0
     assert error.value.exchange.url == OWN_TOKEN_URI
+
+
+@pytest.fixture
+def keep_alive_server() -> Iterator[tuple[str, list[tuple[str, int]]]]:
+    """A local token endpoint and Business Messages API over HTTP/1.1 keep-alive, recording which
+    client connection (port) each request came on."""
+    seen: list[tuple[str, int]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            seen.append((self.path.split("?")[0], self.client_address[1]))
+            answer = {"access_token": "ya29.local", "expires_in": 3599} if self.path == "/token" else {"name": "m/x"}
+            body = json.dumps(answer).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}", seen
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_token_fetch_leaves_the_pooled_connections_open(rsa_key, keep_alive_server):
+    # google-auth's transport closes its session when it is collected; ours is the shared pool
+    base_url, seen = keep_alive_server
+    with requests.Session() as session:
+        adapter = gbm(rsa_key, f"{base_url}/token", base_url=base_url, session=session)
+
+        adapter.send(outbound())
+        gc.collect()
+        adapter.send(outbound())
+
+    send_path = f"/v1/conversations/{CONVERSATION_ID}/messages"
+    assert [path for path, _ in seen] == ["/token", send_path, send_path]
+    assert len({port for _, port in seen}) == 1  # one connection, kept alive across all three calls
