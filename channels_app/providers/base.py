@@ -11,10 +11,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 import requests
+
+if TYPE_CHECKING:
+    from channels_app.providers.answers import AnswerError
 
 
 @dataclass(frozen=True)
@@ -184,16 +187,42 @@ class UserStateEvent:
 CallbackEvent = StatusEvent | InboundEvent | UserStateEvent
 
 
+@dataclass(frozen=True)
+class ProviderRequest:
+    """One HTTP call to a provider as an adapter builds it; the base class makes the call."""
+
+    method: str
+    url: str
+    json: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, Any] | None = None
+    # Values masked wherever they appear in the recorded exchange (keys, tokens, a token in the URL).
+    secrets: tuple[str, ...] = ()
+
+
 class ChannelAdapter(ABC):
     """Translate gateway messages to one provider's HTTP contract and its callbacks back.
 
-    Subclasses set ``channel`` and implement the three steps. They never touch the database.
+    ``send`` is fixed here so every provider takes the same steps in the same order: build the
+    request (``build_request``), call it through the pooled session with the redacted exchange
+    record (``call``), classify the answer (``classify_answer``: the shared HTTP status mapping
+    plus the provider's body codes from ``answer_error``), then read the success
+    (``parse_answer``). Subclasses set ``channel`` and implement the hooks; they never touch the
+    database. A request that depends on earlier calls (GBM's access token, the size of a file
+    Viber must be told) makes them in ``build_request``, which may raise a ``SendError`` before
+    anything is sent.
     """
 
     channel: ClassVar[str]
     # Whether the provider refuses a second message with the same id of ours (GBM's messageId),
     # so that a retry after an ambiguous timeout can never deliver twice.
     dedupes_on_our_id: ClassVar[bool] = False
+    # How error texts name the provider when its answer gives none ("HTTP 503 from Viber").
+    provider_name: ClassVar[str] = "the provider"
+    # Texts for errors the answer explains nowhere, by error class (before the "HTTP ..." text).
+    default_error_texts: ClassVar[Mapping[type[SendError], str]] = {}
+    # The HTTP statuses that mean bad credentials or permissions (not a refused message).
+    config_statuses: ClassVar[frozenset[int]] = frozenset({401, 403})
 
     def __init__(self, account: ProviderAccount, session: requests.Session | None = None) -> None:
         from channels_app.providers.http import pooled_session
@@ -205,9 +234,71 @@ class ChannelAdapter(ABC):
     def base_url(self) -> str:
         return self.account.base_url.rstrip("/")
 
-    @abstractmethod
+    # ---- the send template ---------------------------------------------------------------
+
     def send(self, message: OutboundMessage) -> SendResult:
         """Send one message or raise a ``SendError`` subclass."""
+        request = self.build_request(message)
+        response, exchange = self.call(request)
+        error = self.classify_answer(response, exchange)
+        if error is not None:
+            raise error
+        return self.parse_answer(message, response, exchange)
+
+    def perform(self, request: ProviderRequest) -> tuple[requests.Response, HttpExchange]:
+        """Call and classify, for a provider's other calls (webhooks, templates): the answer of a
+        success, else its ``SendError`` raised."""
+        response, exchange = self.call(request)
+        error = self.classify_answer(response, exchange)
+        if error is not None:
+            raise error
+        return response, exchange
+
+    def call(self, request: ProviderRequest) -> tuple[requests.Response, HttpExchange]:
+        """The call itself: timed, redacted and recorded; network failures already classified."""
+        from channels_app.providers.http import call_provider
+
+        return call_provider(
+            self.session,
+            request.method,
+            request.url,
+            secrets=request.secrets,
+            headers=request.headers,
+            json_body=request.json,
+            params=request.params,
+        )
+
+    def classify_answer(self, response: requests.Response, exchange: HttpExchange) -> SendError | None:
+        """The error the answer amounts to, or ``None`` for a success."""
+        from channels_app.providers.answers import classify_http_answer, json_object
+
+        return classify_http_answer(
+            response.status_code,
+            response.headers,
+            reported=self.answer_error(response, json_object(response)),
+            exchange=exchange,
+            config_statuses=self.config_statuses,
+            default_texts=self.default_error_texts,
+            provider_name=self.provider_name,
+        )
+
+    # ---- hooks ---------------------------------------------------------------------------
+
+    @abstractmethod
+    def build_request(self, message: OutboundMessage) -> ProviderRequest:
+        """The provider call that sends ``message``; ``ProviderRejected`` for content it cannot carry."""
+
+    def answer_error(self, response: requests.Response, payload: dict[str, Any] | None) -> AnswerError | None:
+        """What the answer's body says went wrong (``payload`` is its JSON object, if any), or
+        ``None`` when it reports nothing; the HTTP status still counts either way."""
+        return None
+
+    @abstractmethod
+    def parse_answer(
+        self, message: OutboundMessage, response: requests.Response, exchange: HttpExchange
+    ) -> SendResult:
+        """The result of an answer ``classify_answer`` found successful; ``ProviderUnavailable``
+        (``bad_response``) when it names no message, since it may or may not have been taken."""
 
     @abstractmethod
     def verify_callback(self, request: CallbackRequest) -> None:

@@ -128,8 +128,8 @@ def call_provider(
     """Make one provider call and return the response with its redacted exchange record.
 
     Connection errors and timeouts become ``ProviderUnavailable`` (retryable) here, so no
-    adapter can forget to classify them. HTTP status handling stays with the adapter: each
-    provider says different things with the same code.
+    adapter can forget to classify them. HTTP statuses are classified by the caller
+    (``ChannelAdapter.classify_answer``), which also reads the provider's body.
     """
     secrets = [s for s in secrets if s]
     timeout = timeout or (settings.PROVIDER_CONNECT_TIMEOUT, settings.PROVIDER_READ_TIMEOUT)
@@ -144,38 +144,32 @@ def call_provider(
         request_body=_redact_value(json_body, secrets),
     )
     started = time.perf_counter()
+    failure: ProviderUnavailable | None = None
     try:
         response = session.request(
             method, url, headers=headers, json=json_body, params=params, timeout=timeout,
             allow_redirects=False,
         )
     except requests.ReadTimeout as exc:
-        exchange.duration_ms = (time.perf_counter() - started) * 1000
         exchange.error = redact(f"read timeout: {exc}", secrets)
         # The request went out: the provider may have taken the message and only its answer is late.
-        # ``from None``: the original error's text holds the URL, which may carry a token (Telegram).
-        raise ProviderAmbiguous(
+        failure = ProviderAmbiguous(
             "timeout", "provider did not answer in time; it may have received the message", exchange=exchange
-        ) from None
+        )
     except requests.Timeout as exc:
-        exchange.duration_ms = (time.perf_counter() - started) * 1000
         exchange.error = redact(f"timeout: {exc}", secrets)
         # A connect timeout: the request never left, so a retry cannot duplicate.
-        raise ProviderUnavailable("timeout", "provider did not answer in time", exchange=exchange) from None
+        failure = ProviderUnavailable("timeout", "provider did not answer in time", exchange=exchange)
     except requests.RequestException as exc:
-        exchange.duration_ms = (time.perf_counter() - started) * 1000
         exchange.error = redact(f"{type(exc).__name__}: {exc}", secrets)
-        raise ProviderUnavailable("connection", "could not reach the provider", exchange=exchange) from None
+        failure = ProviderUnavailable("connection", "could not reach the provider", exchange=exchange)
+    if failure is not None:
+        exchange.duration_ms = (time.perf_counter() - started) * 1000
+        # Raised outside the ``except``: the requests error's text holds the URL, which may carry
+        # a token (Telegram), so it must not ride along as the cause or the context.
+        raise failure
     exchange.duration_ms = (time.perf_counter() - started) * 1000
     exchange.status_code = response.status_code
     exchange.response_body = _redact_value(_decode_body(response.content), secrets)
     return response, exchange
 
-
-def retry_after_seconds(response: requests.Response) -> float | None:
-    """``Retry-After`` in seconds when the provider sent it as a number."""
-    value = response.headers.get("Retry-After", "").strip()
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None

@@ -19,6 +19,7 @@ from uuid import UUID
 import requests
 
 from channels_app.callbacks.tokens import TOKEN_QUERY_PARAMETER, verify_callback_token
+from channels_app.providers.answers import AnswerError, http_error_class, json_object
 from channels_app.providers.base import (
     CallbackEvent,
     CallbackRejected,
@@ -29,12 +30,13 @@ from channels_app.providers.base import (
     OutboundMessage,
     ProviderConfigError,
     ProviderRejected,
+    ProviderRequest,
     ProviderThrottled,
     ProviderUnavailable,
+    SendError,
     SendResult,
     StatusEvent,
 )
-from channels_app.providers.http import call_provider, retry_after_seconds
 from gateway.channels import Channel
 
 # DLR status words: Mitto's own words and SMPP states (DELIVRD, UNDELIV, ...), any case.
@@ -121,9 +123,17 @@ def _callback_payload(request_body: bytes, content_type: str, query: Mapping[str
 class MittoSmsAdapter(ChannelAdapter):
     channel = Channel.SMS
 
+    provider_name = "Mitto"
+    default_error_texts = {
+        ProviderThrottled: "Mitto throttled the request",
+        ProviderConfigError: "API key rejected or source IP not whitelisted",
+        ProviderUnavailable: "Mitto server error",
+        ProviderRejected: "Mitto refused the request",
+    }
+
     # ---- sending -------------------------------------------------------------------------
 
-    def send(self, message: OutboundMessage) -> SendResult:
+    def build_request(self, message: OutboundMessage) -> ProviderRequest:
         api_key = self.account.credentials.get("api_key", "")
         body: dict[str, Any] = {
             "from": message.content.get("sender") or self.account.sender,
@@ -136,54 +146,59 @@ class MittoSmsAdapter(ChannelAdapter):
             body["callback"] = message.callback_url
         if self.account.test_mode:
             body["test"] = True
-        response, exchange = call_provider(
-            self.session,
+        return ProviderRequest(
             "POST",
             f"{self.base_url}/sms",
-            secrets=[api_key],
-            headers={
-                "X-Mitto-API-Key": api_key,
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-            },
-            json_body=body,
+            json=body,
+            headers={"X-Mitto-API-Key": api_key, "Content-Type": "application/json", "Accept": "application/json"},
+            secrets=(api_key,),
         )
-        return SendResult(provider_message_id=self._accepted_id(response, exchange), exchange=exchange)
 
-    def _accepted_id(self, response: requests.Response, exchange: HttpExchange) -> str:
-        """The Mitto message id of an accepted SMS, or the matching ``SendError``."""
+    def classify_answer(self, response: requests.Response, exchange: HttpExchange) -> SendError | None:
+        """``responseCode`` 0 accepts the message even under a refusal status (4xx): the body
+        names the message Mitto took. Throttling, credential and server statuses still count."""
+        payload = json_object(response)
+        if (
+            payload is not None
+            and str(payload.get("responseCode")).strip() == "0"
+            and http_error_class(response.status_code) in (None, ProviderRejected)
+        ):
+            return None
+        return super().classify_answer(response, exchange)
+
+    def answer_error(self, response: requests.Response, payload: dict[str, Any] | None) -> AnswerError | None:
+        """Mitto's ``responseCode`` refines a refusal; throttling, credential and server statuses
+        are decided by the HTTP status alone (with Mitto's text, except for throttling)."""
         status = response.status_code
-        payload = _json_object(response)
-        if status == 429:
-            raise ProviderThrottled(
-                "http_429", "Mitto throttled the request",
-                exchange=exchange, retry_after=retry_after_seconds(response),
-            )
-        if status in (401, 403):
-            raise ProviderConfigError(
-                f"http_{status}", _response_text(payload) or "API key rejected or source IP not whitelisted",
-                exchange=exchange,
-            )
-        if status >= 500:
-            raise ProviderUnavailable(f"http_{status}", _response_text(payload) or "Mitto server error",
-                                      exchange=exchange)
+        text = _response_text(payload)
+        by_status = http_error_class(status)
+        if by_status is ProviderThrottled:
+            return None
+        if by_status not in (None, ProviderRejected):
+            return AnswerError(text=text)
         if payload is None:
             if status >= 400:
-                raise ProviderRejected(f"http_{status}", "Mitto refused the request", exchange=exchange)
+                return AnswerError()
             # Accepted or not is unknown; a retry risks a duplicate, giving up risks a loss.
-            raise ProviderUnavailable("bad_response", "unparseable Mitto response", exchange=exchange)
+            return AnswerError("bad_response", "unparseable Mitto response", ProviderUnavailable)
         code = payload.get("responseCode")
-        if code is None and status >= 400:
-            raise ProviderRejected(f"http_{status}", _response_text(payload) or "Mitto refused the request",
-                                   exchange=exchange)
-        if code is not None and str(code).strip() != "0":
-            retryable = str(code).strip() in _RETRYABLE_RESPONSE_CODES
-            error_class = ProviderUnavailable if retryable else ProviderRejected
-            raise error_class(str(code), _response_text(payload) or "Mitto refused the message",
-                              exchange=exchange)
+        if code is None:
+            return AnswerError(text=text) if status >= 400 else None
+        if str(code).strip() == "0":
+            return None
+        retryable = str(code).strip() in _RETRYABLE_RESPONSE_CODES
+        return AnswerError(
+            str(code), text or "Mitto refused the message", ProviderUnavailable if retryable else ProviderRejected
+        )
+
+    def parse_answer(
+        self, message: OutboundMessage, response: requests.Response, exchange: HttpExchange
+    ) -> SendResult:
+        """The Mitto message id of an accepted SMS."""
+        payload = json_object(response) or {}
         ids = payload.get("ids")
         provider_id = payload.get("id") or (ids[0] if isinstance(ids, list) and ids else "")
-        return str(provider_id or "")
+        return SendResult(provider_message_id=str(provider_id or ""), exchange=exchange)
 
     # ---- delivery reports ----------------------------------------------------------------
 
@@ -287,14 +302,6 @@ def _subject_uuid(subject: str) -> UUID:
         return UUID(subject)
     except ValueError:
         raise CallbackRejected("callback token subject is not an id") from None
-
-
-def _json_object(response: requests.Response) -> dict[str, Any] | None:
-    try:
-        payload = response.json()
-    except ValueError:
-        return None
-    return payload if isinstance(payload, dict) else None
 
 
 def _response_text(payload: Mapping[str, Any] | None) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 
 import requests
 
+from channels_app.providers.answers import AnswerError, http_error_class, json_object
 from channels_app.providers.base import (
     CallbackEvent,
     CallbackRejected,
@@ -25,15 +26,12 @@ from channels_app.providers.base import (
     HttpExchange,
     InboundEvent,
     OutboundMessage,
-    ProviderConfigError,
     ProviderRejected,
-    ProviderThrottled,
+    ProviderRequest,
     ProviderUnavailable,
-    SendError,
     SendResult,
     UserStateEvent,
 )
-from channels_app.providers.http import call_provider, retry_after_seconds
 from gateway.channels import Channel
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
@@ -55,47 +53,37 @@ _MEDIA_METHODS: dict[str, tuple[str, str]] = {
 # my_chat_member statuses: whether the bot can still post to the chat.
 _MEMBER_REACHABLE = {"member": True, "administrator": True, "creator": True, "kicked": False, "left": False}
 _NUMERIC_CHAT_ID = re.compile(r"-?\d+")
+# The Bot API answers 401 or 404 for a wrong bot token; 403 is a user who blocked the bot (a refusal).
+_CONFIG_CODES = frozenset({401, 404})
 
 
-def _error_class(code: int) -> type[SendError]:
-    if code == 429:
-        return ProviderThrottled
-    if code >= 500:
-        return ProviderUnavailable
-    if code in (401, 404):
-        return ProviderConfigError
-    return ProviderRejected
-
-
-def _check_response(response: requests.Response, exchange: HttpExchange) -> dict[str, Any]:
-    """The body of an ``ok: true`` answer, else the classified ``SendError``."""
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = None
-    if not isinstance(payload, dict):
-        payload = {}
+def _answer_error(response: requests.Response, payload: dict[str, Any] | None) -> AnswerError | None:
+    """``ok: true`` is a success; ``ok: false`` carries ``error_code``, which decides the class as
+    an HTTP status would (it mirrors one), and ``parameters.retry_after`` for throttling."""
+    payload = payload or {}
     if response.status_code == 200 and payload.get("ok") is True:
-        return payload
+        return None
     if response.status_code < 300 and payload.get("ok") is not False:
         # Accepted or not is unknown; a retry risks a duplicate, giving up risks a loss.
-        raise ProviderUnavailable("bad_response", "Telegram answered without a verdict", exchange=exchange)
+        return AnswerError("bad_response", "Telegram answered without a verdict", ProviderUnavailable)
     try:
         code = int(payload.get("error_code") or response.status_code)
     except (TypeError, ValueError):
         code = response.status_code
-    error_class = _error_class(code)
-    parameters = payload.get("parameters") if isinstance(payload.get("parameters"), Mapping) else {}
+    parameters = _mapping(payload.get("parameters"))
     description = str(payload.get("description") or f"HTTP {response.status_code} from Telegram")
     if parameters.get("migrate_to_chat_id") is not None:
         description = f"{description} (the group is now chat {parameters['migrate_to_chat_id']})"
-    retry_after: float | None = None
-    if error_class is ProviderThrottled:
-        try:
-            retry_after = float(parameters["retry_after"])
-        except (KeyError, TypeError, ValueError):
-            retry_after = retry_after_seconds(response)
-    raise error_class(str(code), description, exchange=exchange, retry_after=retry_after)
+    try:
+        retry_after: float | None = float(parameters["retry_after"])
+    except (KeyError, TypeError, ValueError):
+        retry_after = None
+    return AnswerError(
+        str(code),
+        description,
+        http_error_class(code, _CONFIG_CODES) or ProviderRejected,
+        retry_after=retry_after,
+    )
 
 
 def _parse_mode(value: Any) -> str | None:
@@ -245,39 +233,42 @@ def _update_event(update: Mapping[str, Any]) -> CallbackEvent | None:
 
 class TelegramAdapter(ChannelAdapter):
     channel = Channel.TELEGRAM
+    provider_name = "Telegram"
+    config_statuses = _CONFIG_CODES
 
     @property
     def _bot_token(self) -> str:
         return self.account.credentials.get("bot_token", "")
 
-    def _call(
-        self, method: str, body: Mapping[str, Any], *, secret_token: str = ""
-    ) -> tuple[dict[str, Any], HttpExchange]:
-        try:
-            response, exchange = call_provider(
-                self.session,
-                "POST",
-                f"{self.base_url}/bot{self._bot_token}/{method}",
-                secrets=[self._bot_token, secret_token or self.account.credentials.get("secret_token", "")],
-                headers={"Content-Type": "application/json"},
-                json_body=body,
-            )
-        except ProviderUnavailable as exc:
-            # The chained requests error quotes the URL, token included: keep it out of logged tracebacks.
-            exc.__cause__ = exc.__context__ = None
-            exc.__suppress_context__ = True
-            raise
-        return _check_response(response, exchange), exchange
+    def _request(self, method: str, body: Mapping[str, Any], *, secret_token: str = "") -> ProviderRequest:
+        return ProviderRequest(
+            "POST",
+            f"{self.base_url}/bot{self._bot_token}/{method}",
+            json=body,
+            headers={"Content-Type": "application/json"},
+            secrets=(self._bot_token, secret_token or self.account.credentials.get("secret_token", "")),
+        )
+
+    def _call(self, method: str, body: Mapping[str, Any], *, secret_token: str = "") -> dict[str, Any]:
+        response, _ = self.perform(self._request(method, body, secret_token=secret_token))
+        return json_object(response) or {}
 
     # ---- sending -------------------------------------------------------------------------
 
-    def send(self, message: OutboundMessage) -> SendResult:
+    def build_request(self, message: OutboundMessage) -> ProviderRequest:
         method, fields = _method_and_fields(message.content)
         body: dict[str, Any] = {"chat_id": _chat_id(message.destination), **fields}
         if message.content.get("silent"):
             body["disable_notification"] = True
-        payload, exchange = self._call(method, body)
-        message_id = _mapping(payload.get("result")).get("message_id")
+        return self._request(method, body)
+
+    def answer_error(self, response: requests.Response, payload: dict[str, Any] | None) -> AnswerError | None:
+        return _answer_error(response, payload)
+
+    def parse_answer(
+        self, message: OutboundMessage, response: requests.Response, exchange: HttpExchange
+    ) -> SendResult:
+        message_id = _mapping((json_object(response) or {}).get("result")).get("message_id")
         if message_id is None:
             raise ProviderUnavailable("bad_response", "no message_id in the answer", exchange=exchange)
         return SendResult(provider_message_id=str(message_id), exchange=exchange, final=True)
@@ -291,17 +282,14 @@ class TelegramAdapter(ChannelAdapter):
         body: dict[str, Any] = {"url": url, "secret_token": secret_token}
         if allowed_updates is not None:
             body["allowed_updates"] = list(allowed_updates)
-        payload, _ = self._call("setWebhook", body, secret_token=secret_token)
-        return payload
+        return self._call("setWebhook", body, secret_token=secret_token)
 
     def get_webhook_info(self) -> dict[str, Any]:
         """Telegram's answer; ``result`` holds the URL, pending updates and the last error."""
-        payload, _ = self._call("getWebhookInfo", {})
-        return payload
+        return self._call("getWebhookInfo", {})
 
     def delete_webhook(self) -> dict[str, Any]:
-        payload, _ = self._call("deleteWebhook", {})
-        return payload
+        return self._call("deleteWebhook", {})
 
     # ---- callbacks -----------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ from urllib.parse import unquote, urlsplit
 import requests
 from django.conf import settings
 
+from channels_app.providers.answers import AnswerError, json_object
 from channels_app.providers.base import (
     CallbackEvent,
     CallbackRejected,
@@ -45,6 +46,7 @@ from channels_app.providers.base import (
     OutboundMessage,
     ProviderConfigError,
     ProviderRejected,
+    ProviderRequest,
     ProviderThrottled,
     ProviderUnavailable,
     SendError,
@@ -52,7 +54,6 @@ from channels_app.providers.base import (
     StatusEvent,
     UserStateEvent,
 )
-from channels_app.providers.http import call_provider, retry_after_seconds
 from gateway.channels import Channel
 from gateway.safe_transport import safe_session
 from gateway.url_safety import WebhookUrlRefused, url_parts
@@ -80,45 +81,6 @@ def _status_error_class(status: int) -> type[SendError]:
     if status in _CONFIG_STATUSES:
         return ProviderConfigError
     return ProviderRejected
-
-
-def _http_error_class(http_status: int) -> type[SendError]:
-    if http_status == 429:
-        return ProviderThrottled
-    if http_status >= 500:
-        return ProviderUnavailable
-    if http_status in (401, 403):
-        return ProviderConfigError
-    return ProviderRejected
-
-
-def _check_response(response: requests.Response, exchange: HttpExchange) -> dict[str, Any]:
-    """The body of a ``status: 0`` answer, else the classified ``SendError``."""
-    if response.status_code != 200:
-        error_class = _http_error_class(response.status_code)
-        raise error_class(
-            f"http_{response.status_code}",
-            f"HTTP {response.status_code} from Viber",
-            exchange=exchange,
-            retry_after=retry_after_seconds(response) if error_class is ProviderThrottled else None,
-        )
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = None
-    if not isinstance(payload, dict) or "status" not in payload:
-        # Accepted or not is unknown; a retry risks a duplicate, giving up risks a loss.
-        raise ProviderUnavailable("bad_response", "Viber answered without a status", exchange=exchange)
-    try:
-        status = int(payload["status"])
-    except (TypeError, ValueError):
-        status = -1
-    if status == 0:
-        return payload
-    raise _status_error_class(status)(
-        str(payload["status"]), str(payload.get("status_message") or "Viber refused the request"),
-        exchange=exchange,
-    )
 
 
 def _filename_from_url(url: str) -> str:
@@ -244,27 +206,55 @@ def _event_from_payload(payload: Mapping[str, Any]) -> CallbackEvent | None:
 
 class ViberAdapter(ChannelAdapter):
     channel = Channel.VIBER
+    provider_name = "Viber"
 
     @property
     def _auth_token(self) -> str:
         return self.account.credentials.get("auth_token", "")
 
-    def _call(self, path: str, body: Mapping[str, Any]) -> tuple[dict[str, Any], HttpExchange]:
-        response, exchange = call_provider(
-            self.session,
+    def _request(self, path: str, body: Mapping[str, Any]) -> ProviderRequest:
+        return ProviderRequest(
             "POST",
             f"{self.base_url}/pa/{path}",
-            secrets=[self._auth_token],
+            json=body,
             headers={AUTH_HEADER: self._auth_token, "Content-Type": "application/json"},
-            json_body=body,
+            secrets=(self._auth_token,),
         )
-        return _check_response(response, exchange), exchange
+
+    def _call(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """The body of a ``status: 0`` answer, else the classified ``SendError``."""
+        response, _ = self.perform(self._request(path, body))
+        return json_object(response) or {}
 
     # ---- sending -------------------------------------------------------------------------
 
-    def send(self, message: OutboundMessage) -> SendResult:
-        payload, exchange = self._call("send_message", self._message_body(message))
-        token = payload.get("message_token")
+    def build_request(self, message: OutboundMessage) -> ProviderRequest:
+        return self._request("send_message", self._message_body(message))
+
+    def answer_error(self, response: requests.Response, payload: dict[str, Any] | None) -> AnswerError | None:
+        """Viber's verdict is the ``status`` of a 200's body; any other HTTP status is an error
+        the status classifies."""
+        if response.status_code != 200:
+            return AnswerError()
+        if payload is None or "status" not in payload:
+            # Accepted or not is unknown; a retry risks a duplicate, giving up risks a loss.
+            return AnswerError("bad_response", "Viber answered without a status", ProviderUnavailable)
+        try:
+            status = int(payload["status"])
+        except (TypeError, ValueError):
+            status = -1
+        if status == 0:
+            return None
+        return AnswerError(
+            str(payload["status"]),
+            str(payload.get("status_message") or "Viber refused the request"),
+            _status_error_class(status),
+        )
+
+    def parse_answer(
+        self, message: OutboundMessage, response: requests.Response, exchange: HttpExchange
+    ) -> SendResult:
+        token = (json_object(response) or {}).get("message_token")
         if token is None:
             raise ProviderUnavailable("bad_response", "no message_token in the answer", exchange=exchange)
         return SendResult(provider_message_id=str(token), exchange=exchange)
@@ -362,18 +352,15 @@ class ViberAdapter(ChannelAdapter):
         body: dict[str, Any] = {"url": url, "send_name": send_name, "send_photo": False}
         if event_types is not None:
             body["event_types"] = list(event_types)
-        payload, _ = self._call("set_webhook", body)
-        return payload
+        return self._call("set_webhook", body)
 
     def remove_webhook(self) -> dict[str, Any]:
         """Viber's way to remove a webhook (and close 1-on-1 chats) is an empty URL."""
-        payload, _ = self._call("set_webhook", {"url": ""})
-        return payload
+        return self._call("set_webhook", {"url": ""})
 
     def get_account_info(self) -> dict[str, Any]:
         """The bot's profile, including the ``webhook`` it currently posts to."""
-        payload, _ = self._call("get_account_info", {})
-        return payload
+        return self._call("get_account_info", {})
 
     # ---- callbacks -----------------------------------------------------------------------
 

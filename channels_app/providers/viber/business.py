@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 import requests
 from django.conf import settings
 
+from channels_app.providers.answers import AnswerError, json_object
 from channels_app.providers.base import (
     CallbackEvent,
     CallbackRejected,
@@ -32,12 +33,12 @@ from channels_app.providers.base import (
     OutboundMessage,
     ProviderConfigError,
     ProviderRejected,
+    ProviderRequest,
     ProviderThrottled,
     ProviderUnavailable,
     SendResult,
     StatusEvent,
 )
-from channels_app.providers.http import call_provider, retry_after_seconds
 from gateway.channels import Channel
 
 SEND_PATH = "/viber/2/messages"
@@ -102,12 +103,9 @@ def _error_text(payload: Mapping[str, Any] | None) -> str:
     return ""
 
 
-def _json(response: requests.Response) -> dict[str, Any] | None:
-    try:
-        payload = response.json()
-    except ValueError:
-        return None
-    return payload if isinstance(payload, dict) else None
+def _first_message(payload: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    messages = (payload or {}).get("messages")
+    return messages[0] if isinstance(messages, list) and messages and isinstance(messages[0], Mapping) else None
 
 
 def _timestamp(value: Any) -> datetime | None:
@@ -165,6 +163,13 @@ class ViberBusinessAdapter(ChannelAdapter):
     """A Viber traffic account whose ``viber_kind`` is ``business``."""
 
     channel = Channel.VIBER
+    provider_name = "the partner"
+    default_error_texts = {
+        ProviderThrottled: "throttled",
+        ProviderConfigError: "API key refused",
+        ProviderUnavailable: "partner error",
+        ProviderRejected: "refused",
+    }
 
     @property
     def _api_key(self) -> str:
@@ -198,42 +203,36 @@ class ViberBusinessAdapter(ChannelAdapter):
             ]
         }
 
-    def send(self, message: OutboundMessage) -> SendResult:
+    def build_request(self, message: OutboundMessage) -> ProviderRequest:
         if not self._api_key:
             raise ProviderConfigError("no_api_key", "the Business Messages account has no api_key")
-        response, exchange = call_provider(
-            self.session,
+        return ProviderRequest(
             "POST",
             f"{self.base_url}{SEND_PATH}",
-            secrets=[self._api_key, self._callback_token],
+            json=self.message_body(message),
             headers={"Authorization": f"App {self._api_key}", "Content-Type": "application/json",
                      "Accept": "application/json"},
-            json_body=self.message_body(message),
+            secrets=(self._api_key, self._callback_token),
         )
-        return SendResult(provider_message_id=self._accepted_id(response, exchange), exchange=exchange)
 
-    @staticmethod
-    def _accepted_id(response: requests.Response, exchange: HttpExchange) -> str:
-        payload = _json(response)
-        status = response.status_code
-        if status == 429:
-            raise ProviderThrottled("http_429", _error_text(payload) or "throttled", exchange=exchange,
-                                    retry_after=retry_after_seconds(response))
-        if status in (401, 403):
-            raise ProviderConfigError(f"http_{status}", _error_text(payload) or "API key refused", exchange=exchange)
-        if status >= 500:
-            raise ProviderUnavailable(f"http_{status}", _error_text(payload) or "partner error", exchange=exchange)
-        if status >= 400:
-            raise ProviderRejected(f"http_{status}", _error_text(payload) or "refused", exchange=exchange)
-        messages = (payload or {}).get("messages")
-        first = messages[0] if isinstance(messages, list) and messages and isinstance(messages[0], Mapping) else None
+    def answer_error(self, response: requests.Response, payload: dict[str, Any] | None) -> AnswerError | None:
+        """The partner's error text on an HTTP error; a 200 may still refuse the destination."""
+        if response.status_code >= 400:
+            return AnswerError(text=_error_text(payload))
+        first = _first_message(payload)
+        status = (first or {}).get("status") or {}
+        group = str(status.get("groupName", "")).upper()
+        if first and first.get("messageId") and group in ("REJECTED", "UNDELIVERABLE"):
+            return AnswerError(group, str(status.get("description") or group), ProviderRejected)
+        return None
+
+    def parse_answer(
+        self, message: OutboundMessage, response: requests.Response, exchange: HttpExchange
+    ) -> SendResult:
+        first = _first_message(json_object(response))
         if first is None or not first.get("messageId"):
             raise ProviderUnavailable("bad_response", "no messageId in the answer", exchange=exchange)
-        group = str((first.get("status") or {}).get("groupName", "")).upper()
-        if group in ("REJECTED", "UNDELIVERABLE"):
-            raise ProviderRejected(group, str((first.get("status") or {}).get("description") or group),
-                                   exchange=exchange)
-        return str(first["messageId"])
+        return SendResult(provider_message_id=str(first["messageId"]), exchange=exchange)
 
     # ---- reports -------------------------------------------------------------------------
 
