@@ -6,6 +6,11 @@ and reports the CPU time each request cost: ``time.process_time`` (every thread 
 so the background publisher that hands sends to the broker is included) and ``time.thread_time``
 (the request's own thread). A third loop times the Bearer authentication alone.
 
+A last loop alternates, request by request in the same process, single sends through the lean
+path (``Accept: */*``) and through DRF's full cycle (an ``Accept`` header the lean path leaves to
+DRF): on a loaded machine the drift between runs is larger than the difference, and alternating
+cancels it. On code without the lean path both halves take DRF's cycle (a control).
+
 Run with DEBUG off, as production does (DEBUG logs every SQL statement): the script sets
 throw-away secrets for that unless the environment has its own. It creates a customer with an
 SMS traffic account in test mode, and deletes it (with its messages) at the end. The dispatch
@@ -52,6 +57,9 @@ from accounts_app.authentication import JWTAuthentication  # noqa: E402
 from accounts_app.models import Customer, TrafficAccount  # noqa: E402
 from accounts_app.tokens import token_issue  # noqa: E402
 
+# Negotiated by DRF to its JSON renderer like */*, but not one the lean path answers itself.
+DRF_ACCEPT = "application/json, */*"
+
 
 def _timed(count: int, one: Callable[[int], None]) -> tuple[list[float], list[float]]:
     process, thread = [], []
@@ -61,6 +69,19 @@ def _timed(count: int, one: Callable[[int], None]) -> tuple[list[float], list[fl
         thread.append(time.thread_time() - started_thread)
         process.append(time.process_time() - started_process)
     return process, thread
+
+
+def _alternating(count: int, first: Callable[[int], None], second: Callable[[int], None]) -> list[list[float]]:
+    """CPU per request of two kinds of request, alternated (and their order swapped every round)."""
+    process: list[list[float]] = [[], [], [], []]
+    for index in range(count):
+        order = ((0, first), (1, second)) if index % 2 == 0 else ((1, second), (0, first))
+        for slot, one in order:
+            started_process, started_thread = time.process_time(), time.thread_time()
+            one(index)
+            process[slot + 2].append(time.thread_time() - started_thread)
+            process[slot].append(time.process_time() - started_process)
+    return process
 
 
 def _report(name: str, process: list[float], thread: list[float], unit: float = 1000.0, label: str = "ms") -> None:
@@ -95,9 +116,9 @@ def main() -> None:
     bulk = orjson.dumps({"trafficAccountId": str(account.id), "destinations": destinations,
                          "sms": {"text": "Hi, this is a test message.", "sender": "Perf"}})
 
-    def post(path: str, body: bytes) -> Callable[[int], None]:
+    def post(path: str, body: bytes, accept: str = "*/*") -> Callable[[int], None]:
         def one(_: int) -> None:
-            response = client.post(path, body, content_type="application/json")
+            response = client.post(path, body, content_type="application/json", HTTP_ACCEPT=accept)
             if response.status_code != 200:
                 raise SystemExit(f"{path} answered {response.status_code}: {response.content[:300]!r}")
 
@@ -119,6 +140,11 @@ def main() -> None:
             *_timed(args.bulk_requests, post("/api/v1.1/Messages/sendbulk", bulk)),
         )
         _report("Bearer authentication", *_timed(args.auth_calls, authenticate), unit=1e6, label="us")
+        lean, drf, lean_thread, drf_thread = _alternating(
+            args.requests, post("/api/v1/Message/send", send), post("/api/v1/Message/send", send, DRF_ACCEPT)
+        )
+        _report("send, Accept */*", lean, lean_thread)
+        _report("send, Accept for DRF cycle", drf, drf_thread)
     finally:
         customer.delete()
 
