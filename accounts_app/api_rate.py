@@ -52,6 +52,16 @@ def acquire(*, customer_id: object, rate: float) -> float:
     return wait_ms / 1000
 
 
+def retry_after(customer: Any) -> int | None:
+    """Spend one request of the customer's bucket: None when allowed, else the whole seconds
+    (at least 1) the client must wait. Shared by the DRF throttle and the lean hot routes."""
+    rate = customer_rate(customer)
+    if rate <= 0:  # 0 switches the limit off
+        return None
+    wait = acquire(customer_id=customer.pk, rate=rate)
+    return max(1, math.ceil(wait)) if wait > 0 else None
+
+
 class CustomerRateThrottle(BaseThrottle):
     def __init__(self) -> None:
         self._wait: float | None = None
@@ -60,14 +70,8 @@ class CustomerRateThrottle(BaseThrottle):
         customer = request.user
         if customer is None or not getattr(customer, "is_authenticated", False):
             return True
-        rate = customer_rate(customer)
-        if rate <= 0:  # 0 switches the limit off
-            return True
-        wait = acquire(customer_id=customer.pk, rate=rate)
-        if wait > 0:
-            self._wait = max(1, math.ceil(wait))
-            return False
-        return True
+        self._wait = retry_after(customer)
+        return self._wait is None
 
     def wait(self) -> float | None:
         return self._wait

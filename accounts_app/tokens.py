@@ -29,6 +29,7 @@ class IssuedToken:
 class TokenClaims:
     customer_id: UUID
     version: int
+    expires_at: float  # the ``exp`` claim (Unix seconds): a cached verification ends there
 
 
 class InvalidToken(Exception):
@@ -61,7 +62,9 @@ def token_decode(token: str) -> TokenClaims:
             issuer=settings.JWT_ISSUER,
             options={"require": ["exp", "iat", "sub", "iss", "aud"]},
         )
-        return TokenClaims(customer_id=UUID(claims["sub"]), version=int(claims.get("ver", -1)))
+        return TokenClaims(
+            customer_id=UUID(claims["sub"]), version=int(claims.get("ver", -1)), expires_at=float(claims["exp"])
+        )
     except jwt.ExpiredSignatureError as exc:
         raise InvalidToken("The token has expired.") from exc
     except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
