@@ -1,7 +1,7 @@
 """DRF authentication with the Chat API's Bearer JWTs.
 
 ``bearer_customer`` is the whole decision, shared by the DRF authentication class and the lean
-hot-route views (``gateway.lean_api``) so both refuse exactly the same requests. A token's
+hot-route views (``channels_app.lean_api``) so both refuse exactly the same requests. A token's
 signature is verified once per process (``accounts_app.cache.claims_for_token``); whether it is
 revoked, and whether its customer is still active, is checked on every request.
 """

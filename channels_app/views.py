@@ -27,11 +27,11 @@ from channels_app.api_docs import (
     BulkSendDoc,
     MessageDetailDoc,
 )
+from channels_app.lean_api import LeanJSONPostView, json_response
 from channels_app.representations import message_detail_json, message_json
 from channels_app.services.idempotency import MAX_KEY_LENGTH, idempotent
 from channels_app.services.sending import BulkResult, message_send, message_send_bulk
 from channels_app.status_filter import FILTER_VALUES, delivery_status_canonical
-from gateway.lean_api import LeanJSONPostView, json_response
 from gateway.openapi import DATETIME_QUERY, UUID_QUERY, case_insensitive_choice
 
 SEND_EXAMPLES = [
@@ -135,7 +135,7 @@ def _bulk_answer(request: HttpRequest | Request, customer: Customer, payload: An
 
 
 class MessageSendApi(LeanJSONPostView):
-    # Served by gateway.lean_api (answer_post); post answers the requests that take DRF's cycle.
+    # Served by channels_app.lean_api (answer_post); post answers the requests that take DRF's cycle.
     # A comment, not a docstring: DRF's OPTIONS answer shows the docstring as the description.
     problem_statuses = (404, 409)
 
@@ -162,7 +162,7 @@ class MessageSendApi(LeanJSONPostView):
 
 
 class MessageBulkSendApi(LeanJSONPostView):
-    # Served by gateway.lean_api (answer_post); post answers the requests that take DRF's cycle.
+    # Served by channels_app.lean_api (answer_post); post answers the requests that take DRF's cycle.
     # A comment, not a docstring: DRF's OPTIONS answer shows the docstring as the description.
     problem_statuses = (404, 409)
 

@@ -1,4 +1,4 @@
-"""Send and sendbulk are served without DRF's request cycle (gateway/lean_api.py) and answer every
+"""Send and sendbulk are served without DRF's request cycle (channels_app/lean_api.py) and answer every
 request as the DRF views did: the same statuses, problem bodies and headers, body parsing that
 accepts and refuses the same documents, and DRF's own cycle for requests the lean path does not
 model (other methods, other Accept headers)."""

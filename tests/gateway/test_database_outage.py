@@ -167,7 +167,7 @@ def test_an_outage_answers_503_problems_and_the_web_recovers_without_a_restart(c
             requests.get(f"{web}/api/v1/Messages", headers={"Authorization": f"Bearer {token}"}, timeout=15)
         )
         _assert_unavailable(_handshake(web))  # plain Django view
-        _assert_unavailable(  # a hot route, served without DRF's request cycle (gateway/lean_api.py)
+        _assert_unavailable(  # a hot route, served without DRF's request cycle (channels_app/lean_api.py)
             requests.post(f"{web}/api/v1/Message/send", json={"destination": "+41751231234"},
                           headers={"Authorization": f"Bearer {token}"}, timeout=15)
         )
