@@ -22,7 +22,7 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from channels_app.models import Message, MessageEvent
-from channels_app.services.deactivation import account_and_customer_active
+from channels_app.queries import account_and_customer_active
 from channels_app.services.dispatch_queue import enqueue_dispatch_by_lane
 from channels_app.services.transitions import message_transition
 from channels_app.signals import message_status_changed
