@@ -19,6 +19,8 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.db import models
 
+from gateway.db.columns import column_value_set, column_values
+
 
 class DecryptionFailed(Exception):
     """A stored value did not decrypt with any configured key (a key was dropped too early)."""
@@ -105,18 +107,16 @@ def encrypted_columns() -> list[tuple[str, str, str]]:
 def column_encrypt_plaintext(cursor: Any, table: str, pk: str, column: str) -> int:
     """Encrypt the rows of ``table.column`` that still hold plaintext; the count changed.
     Used by the migrations that turn a plaintext column into an encrypted one."""
-    cursor.execute(f'SELECT "{pk}", "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL')  # noqa: S608
     changed = 0
-    for key, value in cursor.fetchall():
+    for key, value in column_values(cursor, table, pk, column):
         if not is_encrypted(value):
-            cursor.execute(f'UPDATE "{table}" SET "{column}" = %s WHERE "{pk}" = %s', [encrypt_text(value), key])  # noqa: S608
+            column_value_set(cursor, table, pk, column, key, encrypt_text(value))
             changed += 1
     return changed
 
 
 def column_decrypt(cursor: Any, table: str, pk: str, column: str) -> None:
     """Back to plaintext (the migrations' reverse)."""
-    cursor.execute(f'SELECT "{pk}", "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL')  # noqa: S608
-    for key, value in cursor.fetchall():
+    for key, value in column_values(cursor, table, pk, column):
         if is_encrypted(value):
-            cursor.execute(f'UPDATE "{table}" SET "{column}" = %s WHERE "{pk}" = %s', [decrypt_text(value), key])  # noqa: S608
+            column_value_set(cursor, table, pk, column, key, decrypt_text(value))

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.db import connection
 from django.db.models import Prefetch, QuerySet
 from rest_framework import exceptions
 
 from accounts_app.models import Customer, TrafficAccount
 from webhooks_app.models import Webhook, WebhookAttempt, WebhookDelivery, WebhookTrafficAccount
+from webhooks_app.queries import subscribed_webhook_ids
 
 
 def _uuid_or_404(value: Any, what: str) -> uuid.UUID:
@@ -61,17 +61,6 @@ def delivery_get(*, webhook: Webhook, delivery_id: Any) -> WebhookDelivery:
     return delivery
 
 
-# Table names are ours; every value is a parameter.
-_SUBSCRIBED_SQL = (
-    f"SELECT w.id FROM {Webhook._meta.db_table} w"  # noqa: S608
-    f" JOIN {WebhookTrafficAccount._meta.db_table} m ON m.webhook_id = w.id"
-    f" JOIN {TrafficAccount._meta.db_table} a ON a.id = m.traffic_account_id AND a.customer_id = w.customer_id"
-    " WHERE m.traffic_account_id = %s AND w.is_active AND w.triggers @> ARRAY[%s]::varchar[]"
-    " ORDER BY w.id"
-    " FOR KEY SHARE OF w"
-)
-
-
 def webhook_ids_for_event(*, traffic_account_id: uuid.UUID, trigger: str) -> list[uuid.UUID]:
     """The active webhooks applied to the account that subscribe to ``trigger``, in one query
     starting from the indexed mapping column.
@@ -81,6 +70,4 @@ def webhook_ids_for_event(*, traffic_account_id: uuid.UUID, trigger: str) -> lis
     a webhook deleted in between would make the delivery insert, and with it the status change
     that caused the event, fail. It does not block edits of the webhook or other fan-outs.
     """
-    with connection.cursor() as cursor:
-        cursor.execute(_SUBSCRIBED_SQL, [traffic_account_id, trigger])
-        return [row[0] for row in cursor.fetchall()]
+    return subscribed_webhook_ids(traffic_account_id=traffic_account_id, trigger=trigger)

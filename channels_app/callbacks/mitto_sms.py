@@ -15,10 +15,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from uuid import UUID
 
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 
-from accounts_app.models import TrafficAccount
+from channels_app import queries
 from channels_app.callbacks.accounts import callback_account
 from channels_app.callbacks.http import callback_request, not_found, rejected
 from channels_app.callbacks.processing import log_rejection, parse_and_apply
@@ -27,26 +26,14 @@ from channels_app.models import Message
 from channels_app.providers.accounts import provider_account
 from channels_app.providers.base import CallbackEvent, CallbackRejected, StatusEvent
 from channels_app.providers.mitto_sms.adapter import MittoSmsAdapter, canonical_message_id
-from channels_app.services.row_models import message_and_account_columns, message_with_account
 from gateway.channels import Channel
-
-_REPORTED_MESSAGE_SQL = (
-    f"SELECT {message_and_account_columns('m', 'a')} FROM {Message._meta.db_table} m"  # noqa: S608
-    f" JOIN {TrafficAccount._meta.db_table} a ON a.id = m.traffic_account_id"
-    " WHERE m.id = %s AND m.direction = %s"
-)
 
 
 def _reported_message(message_id: UUID) -> Message | None:
     """The outbound SMS the token was issued for, with its account (deactivated or not: a report
     on a message sent before the deactivation is still recorded)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_REPORTED_MESSAGE_SQL, [message_id, Message.OUTBOUND])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    message = message_with_account(row)
-    if message.traffic_account.channel != Channel.SMS:
+    message = queries.outbound_message_with_account(message_id)
+    if message is None or message.traffic_account.channel != Channel.SMS:
         return None
     return message
 

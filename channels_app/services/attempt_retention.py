@@ -16,26 +16,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from channels_app.models import DispatchAttempt
+from channels_app.queries import attempt_bodies_expire_batch
 from gateway.redis import get_redis
 
 BATCH = 5000
 WATERMARK_KEY = "gw:attempt-bodies:watermark"
-
-_EXPIRE_SQL = (
-    f"WITH batch AS (SELECT id, started_at FROM {DispatchAttempt._meta.db_table}"  # noqa: S608
-    " WHERE id > %s ORDER BY id LIMIT %s),"
-    f" emptied AS (UPDATE {DispatchAttempt._meta.db_table} t SET request = '{{}}'::jsonb, response = NULL"
-    " FROM batch WHERE t.id = batch.id AND batch.started_at < %s"
-    " AND (t.request <> '{}'::jsonb OR t.response IS NOT NULL) RETURNING t.id)"
-    " SELECT (SELECT count(*) FROM emptied),"
-    " (SELECT max(id) FROM batch WHERE started_at < %s),"
-    " (SELECT count(*) FROM batch WHERE started_at >= %s)"
-)
-
 
 def attempt_bodies_expire(*, older_than_days: int | None = None, batch: int = BATCH) -> int:
     """Empty the bodies of attempts older than the retention; returns how many were emptied."""
@@ -45,9 +33,8 @@ def attempt_bodies_expire(*, older_than_days: int | None = None, batch: int = BA
     watermark = int(redis.get(WATERMARK_KEY) or 0)
     emptied_total = 0
     while True:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(_EXPIRE_SQL, [watermark, batch, cutoff, cutoff, cutoff])
-            emptied, last_old_id, younger = cursor.fetchone()
+        with transaction.atomic():
+            emptied, last_old_id, younger = attempt_bodies_expire_batch(after_id=watermark, batch=batch, cutoff=cutoff)
         emptied_total += emptied
         if last_old_id is None:
             break

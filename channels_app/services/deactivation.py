@@ -21,16 +21,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 from uuid import UUID
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
-from psycopg.types.json import Jsonb
 
 from accounts_app.models import Customer, TrafficAccount
-from channels_app.models import Message, MessageEvent
+from channels_app import queries
 from channels_app.status import Status
 
 logger = logging.getLogger(__name__)
@@ -43,34 +41,6 @@ CANCELLABLE = [Status.SCHEDULED, Status.READY]
 SECOND_PASS_MARGIN_SECONDS = 5.0
 
 
-def account_and_customer_active(message_ref: str) -> str:
-    """A SQL condition on the message row ``message_ref`` (a table name or alias of ours) that
-    holds while its traffic account and its customer are both active: two primary-key lookups."""
-    return (
-        f"EXISTS (SELECT 1 FROM {TrafficAccount._meta.db_table} active_account"  # noqa: S608
-        f" JOIN {Customer._meta.db_table} active_customer ON active_customer.id = active_account.customer_id"
-        f" WHERE active_account.id = {message_ref}.traffic_account_id"
-        " AND active_account.is_active AND active_customer.is_active)"
-    )
-
-
-def _cancel_sql(owner_column: str) -> str:
-    """The move to Cancelled and its history events in one statement. Table and column names
-    are ours (``owner_column`` is one of two constants); every value is a parameter."""
-    return (
-        f"WITH cancelled AS (UPDATE {Message._meta.db_table} SET status = %(cancelled)s,"  # noqa: S608
-        " updated_at = %(now)s, queued_until = NULL, claimed_at = NULL, rate_slot_at = NULL"
-        f" WHERE {owner_column} = %(owner)s"
-        " AND direction = %(outbound)s AND status = ANY(%(cancellable)s::varchar[]) RETURNING id)"
-        f" INSERT INTO {MessageEvent._meta.db_table} (message_id, status, occurred_at, source, detail)"
-        " SELECT id, %(cancelled)s, %(now)s, 'deactivation', %(detail)s FROM cancelled RETURNING message_id"
-    )
-
-
-_CANCEL_OF_CUSTOMER_SQL = _cancel_sql("customer_id")
-_CANCEL_OF_TRAFFIC_ACCOUNT_SQL = _cancel_sql("traffic_account_id")
-
-
 @dataclass(frozen=True)
 class DeactivationSummary:
     cancelled: int
@@ -80,20 +50,14 @@ def pending_messages_cancel(
     *, reason: str, customer_id: UUID | None = None, traffic_account_id: UUID | None = None
 ) -> int:
     """Cancel the owner's messages that no provider has seen yet; return how many."""
-    if (customer_id is None) == (traffic_account_id is None):
-        raise ValueError("Name exactly one of customer_id and traffic_account_id.")
-    now: datetime = timezone.now()
-    params = {
-        "cancelled": Status.CANCELLED,
-        "now": now,
-        "owner": customer_id or traffic_account_id,
-        "outbound": Message.OUTBOUND,
-        "cancellable": CANCELLABLE,
-        "detail": Jsonb({"reason": reason}),
-    }
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_CANCEL_OF_CUSTOMER_SQL if customer_id else _CANCEL_OF_TRAFFIC_ACCOUNT_SQL, params)
-        return len(cursor.fetchall())
+    with transaction.atomic():
+        return queries.pending_messages_cancel(
+            statuses=CANCELLABLE,
+            reason=reason,
+            now=timezone.now(),
+            customer_id=customer_id,
+            traffic_account_id=traffic_account_id,
+        )
 
 
 def _second_pass_delay() -> float:

@@ -20,12 +20,12 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from accounts_app.models import TrafficAccount
+from channels_app import queries
 from channels_app.callbacks.tokens import callback_url_with_token, issue_callback_token
 from channels_app.models import DispatchAttempt, Message
 from channels_app.providers.accounts import provider_account
@@ -46,17 +46,15 @@ from channels_app.services.circuit_breaker import (
     breaker_record_failure,
     breaker_record_success,
 )
-from channels_app.services.deactivation import account_and_customer_active
 from channels_app.services.dispatch_queue import DISPATCH_QUEUE
 from channels_app.services.dispatch_recheck import SendGuard
-from channels_app.services.row_insert import insert_together
-from channels_app.services.row_models import message_and_account_columns, message_with_account
 from channels_app.services.test_mode import is_simulated, simulated_reports_apply, simulated_send
 from channels_app.services.transitions import message_transition, messages_mark_sent
 from channels_app.services.worker_heartbeat import Heartbeat, current_heartbeat
 from channels_app.status import Status
 from gateway import metrics
 from gateway.channels import Channel
+from gateway.db import insert_together
 from gateway.request_context import request_id_for
 
 logger = logging.getLogger(__name__)
@@ -69,30 +67,11 @@ SLOT_TOLERANCE_SECONDS = 0.05
 RECORD_BATCH = 25
 RECORD_INTERVAL_SECONDS = 0.05
 
-# The table name is ours; every value is a parameter. Messages of a deactivated traffic account
-# or customer are not claimed (services/deactivation.py cancels them). `status || ''` is deliberate: a plain
-# `status = 'Ready'` matches the partial index msg_ready_due, and with statistics that undercount
-# Ready rows (right after any large bulk) the planner scans every due message for each chunk
-# instead of fetching the chunk's ids by primary key. The expression cannot use an index.
-_CLAIM_SQL = (
-    f"WITH claimed AS (UPDATE {Message._meta.db_table}"  # noqa: S608
-    " SET status = %s, claimed_at = %s, attempts = attempts + 1, updated_at = %s, claimed_by = %s"
-    " WHERE id = ANY(%s) AND (status || '') = %s AND (available_at IS NULL OR available_at <= %s)"
-    f" AND {account_and_customer_active(Message._meta.db_table)}"
-    " RETURNING *)"
-    f" SELECT {message_and_account_columns('claimed', 'a')} FROM claimed"
-    f" JOIN {TrafficAccount._meta.db_table} a ON a.id = claimed.traffic_account_id"
-)
-
 
 def messages_claim(message_ids: list[uuid.UUID]) -> list[Message]:
     """Claim the given messages that are still Ready and due for this worker; return them with
     their accounts, as the claim left them, from the claiming statement itself."""
-    worker_id = current_heartbeat().worker_id
-    with connection.cursor() as cursor:
-        now = timezone.now()
-        cursor.execute(_CLAIM_SQL, [Status.SENDING, now, now, worker_id, list(message_ids), Status.READY, now])
-        return [message_with_account(row) for row in cursor.fetchall()]
+    return queries.messages_claim(message_ids, worker_id=current_heartbeat().worker_id, now=timezone.now())
 
 
 def messages_release(

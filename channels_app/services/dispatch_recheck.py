@@ -17,33 +17,14 @@ import logging
 import time
 import uuid
 
-from django.db import connection
-
+from channels_app import queries
 from channels_app.models import Message
-from channels_app.services.deactivation import account_and_customer_active
 from channels_app.services.transitions import message_transition
 from channels_app.status import Status
 
 logger = logging.getLogger(__name__)
 
 RECHECK_AFTER_SECONDS = 1.0
-
-# The table name is ours; every value is a parameter.
-_STATE_SQL = (
-    f"SELECT m.status, m.provider_message_id, {account_and_customer_active('m')}"  # noqa: S608
-    f" FROM {Message._meta.db_table} m WHERE m.id = %s"
-)
-_RELEASE_SQL = (
-    f"UPDATE {Message._meta.db_table} SET status = %s, claimed_at = NULL, queued_until = NULL,"  # noqa: S608
-    " available_at = now(), attempts = GREATEST(attempts - 1, 0), updated_at = now()"
-    " WHERE id = %s AND status = %s"
-)
-_FORGET_CLAIM_SQL = f"UPDATE {Message._meta.db_table} SET claimed_at = NULL WHERE id = %s"  # noqa: S608
-
-
-_ACCOUNT_ACTIVE_SQL = (
-    f"SELECT {account_and_customer_active('m')} FROM (SELECT %s::uuid AS traffic_account_id) m"  # noqa: S608
-)
 
 
 class SendGuard:
@@ -58,9 +39,7 @@ class SendGuard:
         if message.attempts > 1:
             return claim_still_sendable(message)
         if time.monotonic() - self.checked_at > RECHECK_AFTER_SECONDS:
-            with connection.cursor() as cursor:
-                cursor.execute(_ACCOUNT_ACTIVE_SQL, [self.traffic_account_id])
-                self.active = bool(cursor.fetchone()[0])
+            self.active = queries.account_and_customer_are_active(self.traffic_account_id)
             self.checked_at = time.monotonic()
         if not self.active:
             _release(message)
@@ -69,15 +48,12 @@ class SendGuard:
 
 def _release(message: Message) -> None:
     """Back to Ready, where the claim never takes it and the cancellation finds it."""
-    with connection.cursor() as cursor:
-        cursor.execute(_RELEASE_SQL, [Status.READY, message.id, Status.SENDING])
+    queries.claim_release(message.id)
 
 
 def claim_still_sendable(message: Message) -> bool:
     """Whether the message is still ours to send; if not, the claim is given up here."""
-    with connection.cursor() as cursor:
-        cursor.execute(_STATE_SQL, [message.id])
-        row = cursor.fetchone()
+    row = queries.claim_state(message.id)
     if row is None:
         return False
     status, provider_message_id, active = row
@@ -86,8 +62,7 @@ def claim_still_sendable(message: Message) -> bool:
     if status != Status.SENDING:
         # A report moved it on (or an operator did): the provider has it, nothing to send.
         logger.info("message %s is %s before its attempt %d: not sent again", message.id, status, message.attempts)
-        with connection.cursor() as cursor:
-            cursor.execute(_FORGET_CLAIM_SQL, [message.id])
+        queries.claim_forget(message.id)
         return False
     if provider_message_id:
         message_transition(

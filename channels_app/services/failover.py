@@ -26,8 +26,8 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from channels_app.models import Message, MessageEvent
+from channels_app.queries import account_and_customer_active
 from channels_app.services import transitions
-from channels_app.services.deactivation import account_and_customer_active
 from channels_app.services.dispatch_queue import enqueue_dispatch_by_lane
 from channels_app.status import RANK, Status, satisfies
 from gateway import metrics

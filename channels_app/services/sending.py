@@ -16,15 +16,14 @@ from django.utils import timezone
 from rest_framework import exceptions, status
 
 from accounts_app.models import Customer
+from channels_app import queries
 from channels_app.content import normalise_destination
 from channels_app.models import Message, MessageEvent, Participant
-from channels_app.services.bulk_rows import event_rows, message_rows
 from channels_app.services.conversations import conversation_open, conversations_for_many
-from channels_app.services.copy_insert import copy_lines, server_cursor, uuid4_texts
 from channels_app.services.requests import Hop, SendPlan, destination_for, send_plan
-from channels_app.services.row_insert import insert_together
 from channels_app.status import Status
 from gateway import metrics
+from gateway.db import insert_together, server_cursor, uuid4_texts
 from gateway.problems import ProblemException
 from gateway.request_context import note_message_origins
 
@@ -165,7 +164,6 @@ def message_send(*, customer: Customer, payload: Mapping[str, Any]) -> Accepted:
     for message, hop, conversation in zip(messages, plan.hops, opened, strict=True):
         message.traffic_account = hop.account
         message.conversation = conversation.conversation
-        message._state.adding = False
     return Accepted(messages=messages, participants=opened[0].participants)
 
 
@@ -216,7 +214,7 @@ def message_send_bulk(*, customer: Customer, payload: Mapping[str, Any]) -> Bulk
     All-or-nothing: a bulk with invalid destinations is refused whole, with the index of every bad
     one, so a client never has to work out which part of its list was taken, and everything is
     written in one transaction. Rows go in with COPY, rendered from one template message per hop
-    (see ``bulk_rows``), a block at a time: the cost per destination is a line of text, and
+    (see ``queries.messages_copy``), a block at a time: the cost per destination is a line of text, and
     memory holds a block of lines rather than a model instance per message. Dispatch is enqueued
     in chunks once committed.
     """
@@ -242,16 +240,15 @@ def message_send_bulk(*, customer: Customer, payload: Mapping[str, Any]) -> Bulk
                 bulk_id=bulk_id,
                 now=now,
             )
-            messages = message_rows(
+            queries.messages_copy(
+                cursor,
                 template,
                 ids=hop_ids[index],
                 destinations=per_hop[index],
                 conversations=conversations_for_many(account=hop.account, users=per_hop[index]),
                 chain_ids=chain_ids,
             )
-            copy_lines(cursor, Message._meta.db_table, *messages)
-            events = event_rows(_first_event(template, now), message_ids=hop_ids[index])
-            copy_lines(cursor, MessageEvent._meta.db_table, *events)
+            queries.events_copy(cursor, _first_event(template, now), message_ids=hop_ids[index])
         _enqueue_after_commit(hop_ids[0])
         _observe_after_commit(
             Counter({hop.account.channel: len(raw_destinations) for hop in plan.hops}),

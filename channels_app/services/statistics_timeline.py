@@ -17,23 +17,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
-
-from django.db import connection
 
 from accounts_app.models import Customer
+from channels_app.queries import TIMELINE_KIND_COLUMNS, timeline_bucket_counts, timeline_summaries
 from channels_app.services.statistics import counted_messages
 from gateway.channels import Channel
 
-# The timestamps behind each counted kind, in the order the dashboard draws them.
-KINDS = ("accepted", "sent", "delivered", "read", "failed")
-_KIND_COLUMNS = {
-    "accepted": "triggered_at",
-    "sent": "sent_at",
-    "delivered": "delivered_at",
-    "read": "read_at",
-    "failed": "failed_at",
-}
+# The counted kinds, in the order the dashboard draws them.
+KINDS = tuple(TIMELINE_KIND_COLUMNS)
 # Telegram bots get no delivery receipts (Sent is final there): their messages never count
 # against a delivery rate.
 CHANNELS_WITHOUT_RECEIPTS = (Channel.TELEGRAM,)
@@ -122,7 +113,7 @@ def delivery_timeline(
         created_to=created_to,
         traffic_account_id=traffic_account_id,
         channel=channel,
-    ).values("channel", "traffic_account_id", "failover_position", *_KIND_COLUMNS.values())
+    ).values("channel", "traffic_account_id", "failover_position", *TIMELINE_KIND_COLUMNS.values())
     base_sql, base_params = messages.query.sql_with_params()
 
     def series(key: SeriesKey) -> DeliverySeries:
@@ -131,49 +122,16 @@ def delivery_timeline(
         return timeline.series[key]
 
     series(SeriesKey(None, None))  # the overall series exists even for an empty window
-    for grouping, channel_value, account_id, kind, bucket_start, n in _bucket_counts(
+    for grouping, channel_value, account_id, kind, bucket_start, n in timeline_bucket_counts(
         base_sql, base_params, created_from, created_to, bucket
     ):
         index = int((bucket_start - created_from) / bucket)
         if 0 <= index < count:
             series(_key(grouping, channel_value, account_id)).counts[kind][index] = n
-    for grouping, channel_value, account_id, accepted, with_receipts, delivered, failed, failovers, p95 in _summaries(
-        base_sql, base_params
-    ):
+    summaries = timeline_summaries(base_sql, base_params, CHANNELS_WITHOUT_RECEIPTS)
+    for grouping, channel_value, account_id, accepted, with_receipts, delivered, failed, failovers, p95 in summaries:
         target = series(_key(grouping, channel_value, account_id))
         target.accepted, target.with_receipts, target.delivered = accepted, with_receipts, delivered
         target.failed, target.failovers = failed, failovers
         target.p95_to_delivered_seconds = float(p95) if p95 is not None else None
     return timeline
-
-
-def _bucket_counts(
-    base_sql: str, base_params: tuple[Any, ...], start: datetime, end: datetime, bucket: timedelta
-) -> list[tuple[Any, ...]]:
-    kinds = ", ".join(f"('{kind}', m.{column})" for kind, column in _KIND_COLUMNS.items())
-    # Column names and kinds are ours; every value is a parameter.
-    sql = (
-        "SELECT GROUPING(channel, traffic_account_id), channel, traffic_account_id, kind, bucket, count(*)"  # noqa: S608
-        " FROM (SELECT m.channel, m.traffic_account_id, e.kind, date_bin(%s::interval, e.at, %s) AS bucket"
-        f" FROM ({base_sql}) m CROSS JOIN LATERAL (VALUES {kinds}) AS e(kind, at)"
-        " WHERE e.at >= %s AND e.at < %s) events"
-        " GROUP BY GROUPING SETS ((kind, bucket), (channel, kind, bucket), (channel, traffic_account_id, kind, bucket))"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [bucket, start, *base_params, start, end])
-        return cursor.fetchall()
-
-
-def _summaries(base_sql: str, base_params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-    # The table's columns are ours; every value is a parameter.
-    sql = (
-        "SELECT GROUPING(channel, traffic_account_id), channel, traffic_account_id,"  # noqa: S608
-        " count(*), count(*) FILTER (WHERE channel <> ALL(%s::varchar[])),"
-        " count(delivered_at), count(failed_at), count(*) FILTER (WHERE failover_position > 0),"
-        " percentile_cont(0.95) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM delivered_at - triggered_at))"
-        f" FROM ({base_sql}) m"
-        " GROUP BY GROUPING SETS ((), (channel), (channel, traffic_account_id))"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [list(CHANNELS_WITHOUT_RECEIPTS), *base_params])
-        return cursor.fetchall()

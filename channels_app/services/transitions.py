@@ -18,9 +18,9 @@ from django.utils import timezone
 
 from channels_app.models import Message, MessageEvent
 from channels_app.services import failover
-from channels_app.services.row_insert import insert_together
 from channels_app.signals import message_status_changed
 from channels_app.status import Status, report_applies
+from gateway.db import insert_together
 
 _TIMESTAMP_FIELD = {
     Status.SENT: "sent_at",

@@ -15,7 +15,7 @@ from django.db import connection
 from django.utils import timezone
 
 from channels_app.models import Conversation, Message
-from channels_app.services.dispatch import _CLAIM_SQL
+from channels_app.queries import CLAIM_SQL
 from channels_app.services.transitions import _MARK_SENT_SQL
 from channels_app.status import Status
 from tests.factories import TrafficAccountFactory
@@ -77,7 +77,7 @@ def test_claiming_a_chunk_goes_by_primary_key(stale_statistics):
     ready = _messages(stale_statistics, 200, Status.READY)[:25]
     now = timezone.now()
 
-    plan = _plan(_CLAIM_SQL, [Status.SENDING, now, now, "worker-1", [m.id for m in ready], Status.READY, now])
+    plan = _plan(CLAIM_SQL, [Status.SENDING, now, now, "worker-1", [m.id for m in ready], Status.READY, now])
 
     assert "channels_app_message_pkey" in plan, plan
 

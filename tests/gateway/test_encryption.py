@@ -70,6 +70,21 @@ def test_rotation_keeps_old_rows_readable_then_moves_them_to_the_new_key(setting
         TrafficAccount.objects.get(id=account.id)
 
 
+def test_rotation_in_batches_of_one_reaches_every_row(settings):
+    settings.FIELD_ENCRYPTION_KEYS = [OLD_KEY]
+    accounts = [TrafficAccountFactory(channel="sms", credentials={"api_key": f"key-{i}"}) for i in range(3)]
+
+    settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY, OLD_KEY]
+    out = StringIO()
+    call_command("reencrypt_secrets", "--batch-size", "1", stdout=out)
+
+    assert "accounts_app_trafficaccount.credentials: " in out.getvalue()
+    settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY]
+    assert [TrafficAccount.objects.get(id=a.id).credentials for a in accounts] == [
+        {"api_key": f"key-{i}"} for i in range(3)
+    ]
+
+
 def test_the_migration_step_encrypts_rows_left_in_plaintext():
     account = TrafficAccountFactory(channel="sms", credentials={"api_key": "x"})
     with connection.cursor() as cursor:

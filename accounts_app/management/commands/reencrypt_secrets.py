@@ -12,6 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
+from gateway.db.columns import column_value_set, column_values
 from gateway.encryption import DecryptionFailed, encrypted_columns, rotate_token
 
 
@@ -28,19 +29,13 @@ class Command(BaseCommand):
             last = None
             while True:
                 with transaction.atomic(), connection.cursor() as cursor:
-                    after = f'AND "{pk}" > %s ' if last is not None else ""
-                    cursor.execute(
-                        f'SELECT "{pk}", "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL {after}'  # noqa: S608
-                        f'ORDER BY "{pk}" LIMIT %s FOR UPDATE',
-                        [*([last] if last is not None else []), batch],
-                    )
-                    rows = cursor.fetchall()
+                    rows = column_values(cursor, table, pk, column, after=last, limit=batch, lock=True)
                     for key, token in rows:
                         try:
                             rotated = rotate_token(token)
                         except DecryptionFailed as exc:
                             raise CommandError(f"{table}.{column} row {key}: {exc}") from None
-                        cursor.execute(f'UPDATE "{table}" SET "{column}" = %s WHERE "{pk}" = %s', [rotated, key])  # noqa: S608
+                        column_value_set(cursor, table, pk, column, key, rotated)
                 if not rows:
                     break
                 done += len(rows)

@@ -5,7 +5,7 @@ of the request's CPU, for two statements whose shape never changes. Here the col
 built once per model and each value is converted exactly as Django converts it
 (``Field.get_db_prep_save``), so what lands in the table is what ``bulk_create`` would write.
 Several tables go into one statement as data-modifying CTEs: one round trip, and foreign keys
-between them hold because the project's are ``DEFERRABLE INITIALLY DEFERRED``.
+between them hold because Django creates PostgreSQL foreign keys ``DEFERRABLE INITIALLY DEFERRED``.
 """
 
 from __future__ import annotations
@@ -15,15 +15,17 @@ from functools import cache
 from typing import Any
 
 from django.db import connection
-from django.db.models import AutoField, BigAutoField, Field, Model
+from django.db.models import Field, Model
+
+from gateway.db.fields import written_fields
 
 
 @cache
 def _columns(model: type[Model]) -> tuple[str, tuple[Field, ...]]:
     """The INSERT head and the fields written: every concrete field except database-generated keys."""
-    fields = tuple(f for f in model._meta.concrete_fields if not isinstance(f, AutoField | BigAutoField))
+    fields = written_fields(model)
     quote = connection.ops.quote_name
-    # Table and column names come from our models, quoted; values are always parameters.
+    # Table and column names come from the model, quoted; values are always parameters.
     head = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES "  # noqa: S608
     return head, fields
 
@@ -37,7 +39,8 @@ def _insert(objects: Sequence[Model], params: list[Any]) -> str:
 
 
 def insert_together(*groups: Sequence[Model]) -> None:
-    """Insert each non-empty group (instances of one model) in a single statement."""
+    """Insert each non-empty group (instances of one model) in a single statement; the instances
+    are then marked as stored (``_state``), as ``bulk_create`` marks its own."""
     groups = tuple(g for g in groups if g)
     if not groups:
         return
@@ -48,3 +51,7 @@ def insert_together(*groups: Sequence[Model]) -> None:
     sql = f"WITH {ctes} {last}" if ctes else last
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+    for group in groups:
+        for instance in group:
+            instance._state.adding = False
+            instance._state.db = connection.alias

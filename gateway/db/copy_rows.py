@@ -1,10 +1,11 @@
-"""Many rows into PostgreSQL with COPY, for the sendbulk accept path.
+"""Many rows into PostgreSQL with COPY (the sendbulk accept path).
 
 A 100,000-destination bulk writes half a million rows. Through ``bulk_create`` most of its CPU
 went to building model instances, compiling INSERTs and quoting parameters in Python (Django
 binds parameters on the client). Here a row is one line of COPY's text format, made of a few
 per-row values and a tail of values that are the same for every row, rendered once from a model
-instance: what lands in the table is what the ORM would have written for that instance.
+instance: what lands in the table is what the ORM would have written for that instance. Nothing
+here knows a model of ours; the caller names the instance, the table and the per-row columns.
 
 Statements run on a cursor that binds parameters on the server, so a large array parameter goes
 over the wire as it is instead of being quoted value by value in Python. The cursor is one of
@@ -25,8 +26,10 @@ from uuid import UUID
 import psycopg
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
-from django.db.models import AutoField, BigAutoField, Model
+from django.db.models import Model
 from psycopg.types.json import Jsonb
+
+from gateway.db.fields import written_fields
 
 # Rows per write to the COPY stream: the lines of one block are what is held in memory at once.
 COPY_BLOCK_ROWS = 5000
@@ -74,9 +77,10 @@ def row_layout(instance: Model, leading: Sequence[str]) -> tuple[list[str], str]
     """The COPY column list (the ``leading`` attnames first, given per row) and the text of every
     other column's value in ``instance``, the tail each row ends with (newline included).
 
-    Database-generated keys are left out, so the table's default fills them.
+    Database-generated keys are left out, so the table's default fills them. Each value is
+    converted as the ORM converts it on insert (``pre_save``, then ``get_db_prep_save``).
     """
-    fields = [f for f in instance._meta.concrete_fields if not isinstance(f, AutoField | BigAutoField)]
+    fields = written_fields(type(instance))
     by_attname = {f.attname: f for f in fields}
     rest = [f for f in fields if f.attname not in leading]
     columns = [by_attname[name].column for name in leading] + [f.column for f in rest]

@@ -1,0 +1,464 @@
+"""The statements of channels_app that the ORM does not write: each one here, with why it is raw.
+
+Services call these functions instead of holding SQL of their own (docs/decisions/raw-sql.md).
+The generic machinery (COPY, multi-row inserts, instances from rows) is ``gateway.db``. Rules:
+table and column names come from our models or from constants of this module, every value is a
+bound parameter, and a statement run for a customer's request is limited to rows that request
+may see (an id the caller already scoped, or a token issued for that one row).
+
+Not yet here: the status moves in ``services/transitions.py`` and the failover trigger and sweep
+in ``services/failover.py``, which are being reworked on their own.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from django.db import connection
+from django.db.backends.utils import CursorWrapper
+from psycopg.types.json import Jsonb
+
+from accounts_app.models import Customer, TrafficAccount
+from channels_app.models import Conversation, DispatchAttempt, Message, MessageEvent, Participant
+from channels_app.status import Status
+from gateway.db import (
+    NULL,
+    copy_escape,
+    copy_lines,
+    copy_text,
+    model_from_values,
+    models_from_row,
+    row_layout,
+    select_list,
+    uuid4_texts,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Active owners
+
+
+def account_and_customer_active(message_ref: str) -> str:
+    """A SQL condition on the message row ``message_ref`` (a table name or alias of ours) that
+    holds while its traffic account and its customer are both active: two primary-key lookups.
+
+    Raw because it is a fragment of the raw statements below (claim, recheck, failover trigger);
+    the ORM would need a compiled subquery per use."""
+    return (
+        f"EXISTS (SELECT 1 FROM {TrafficAccount._meta.db_table} active_account"  # noqa: S608
+        f" JOIN {Customer._meta.db_table} active_customer ON active_customer.id = active_account.customer_id"
+        f" WHERE active_account.id = {message_ref}.traffic_account_id"
+        " AND active_account.is_active AND active_customer.is_active)"
+    )
+
+
+_ACCOUNT_ACTIVE_SQL = (
+    f"SELECT {account_and_customer_active('m')} FROM (SELECT %s::uuid AS traffic_account_id) m"  # noqa: S608
+)
+
+
+def account_and_customer_are_active(traffic_account_id: uuid.UUID) -> bool:
+    """Whether the account and its customer are both active: the same condition the claim holds
+    messages to, evaluated alone mid-chunk (the same SQL, so the two cannot disagree)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_ACCOUNT_ACTIVE_SQL, [traffic_account_id])
+        return bool(cursor.fetchone()[0])
+
+
+# ---------------------------------------------------------------------------------------------
+# Dispatch: the claim and the recheck before each retry
+
+# Messages of a deactivated traffic account or customer are not claimed (services/deactivation.py
+# cancels them). `status || ''` is deliberate: a plain `status = 'Ready'` matches the partial index
+# msg_ready_due, and with statistics that undercount Ready rows (right after any large bulk) the
+# planner scans every due message for each chunk instead of fetching the chunk's ids by primary
+# key. The expression cannot use an index (test_query_plans reads the plan).
+CLAIM_SQL = (
+    f"WITH claimed AS (UPDATE {Message._meta.db_table}"  # noqa: S608
+    " SET status = %s, claimed_at = %s, attempts = attempts + 1, updated_at = %s, claimed_by = %s"
+    " WHERE id = ANY(%s) AND (status || '') = %s AND (available_at IS NULL OR available_at <= %s)"
+    f" AND {account_and_customer_active(Message._meta.db_table)}"
+    " RETURNING *)"
+    f" SELECT {select_list((Message, 'claimed'), (TrafficAccount, 'a'))} FROM claimed"
+    f" JOIN {TrafficAccount._meta.db_table} a ON a.id = claimed.traffic_account_id"
+)
+
+
+def _message_with_account(row: Sequence[Any]) -> Message:
+    message, account = models_from_row(row, Message, TrafficAccount)
+    message = cast(Message, message)
+    message.traffic_account = cast(TrafficAccount, account)
+    return message
+
+
+def messages_claim(message_ids: list[uuid.UUID], *, worker_id: str, now: datetime) -> list[Message]:
+    """``Ready -> Sending`` for the given messages still Ready and due, with their accounts as the
+    claim left them. Raw: the conditional UPDATE and the read of what it claimed are one
+    statement (the ORM's ``update`` returns a count), and compiling ``select_related`` for every
+    chunk cost a third of a worker's CPU."""
+    with connection.cursor() as cursor:
+        cursor.execute(CLAIM_SQL, [Status.SENDING, now, now, worker_id, list(message_ids), Status.READY, now])
+        return [_message_with_account(row) for row in cursor.fetchall()]
+
+
+_CLAIM_STATE_SQL = (
+    f"SELECT m.status, m.provider_message_id, {account_and_customer_active('m')}"  # noqa: S608
+    f" FROM {Message._meta.db_table} m WHERE m.id = %s"
+)
+_CLAIM_RELEASE_SQL = (
+    f"UPDATE {Message._meta.db_table} SET status = %s, claimed_at = NULL, queued_until = NULL,"  # noqa: S608
+    " available_at = now(), attempts = GREATEST(attempts - 1, 0), updated_at = now()"
+    " WHERE id = %s AND status = %s"
+)
+_CLAIM_FORGET_SQL = f"UPDATE {Message._meta.db_table} SET claimed_at = NULL WHERE id = %s"  # noqa: S608
+
+
+def claim_state(message_id: uuid.UUID) -> tuple[str, str, bool] | None:
+    """(status, provider id, account and customer active) of a claimed message, None when it is
+    gone. Raw: the activity condition is the claim's own SQL fragment, in the same read."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_STATE_SQL, [message_id])
+        return cursor.fetchone()
+
+
+def claim_release(message_id: uuid.UUID) -> None:
+    """A claimed message back to Ready and due now, the attempt its claim counted taken back.
+    Raw: runs on every refused retry of a chunk, a fixed statement instead of a compiled one."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_RELEASE_SQL, [Status.READY, message_id, Status.SENDING])
+
+
+def claim_forget(message_id: uuid.UUID) -> None:
+    """Drop the claim mark of a message something else moved on (its status stays)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_FORGET_SQL, [message_id])
+
+
+# ---------------------------------------------------------------------------------------------
+# Delivery reports
+
+_REPORTED_MESSAGE_SQL = (
+    f"SELECT {select_list((Message, 'm'), (TrafficAccount, 'a'))} FROM {Message._meta.db_table} m"  # noqa: S608
+    f" JOIN {TrafficAccount._meta.db_table} a ON a.id = m.traffic_account_id"
+    " WHERE m.id = %s AND m.direction = %s"
+)
+
+
+def outbound_message_with_account(message_id: uuid.UUID) -> Message | None:
+    """The outbound message ``message_id`` with its account attached, deactivated or not. Scoped by
+    the id a callback token was issued for. Raw: one fixed statement per delivery report instead
+    of compiling ``select_related`` for each."""
+    with connection.cursor() as cursor:
+        cursor.execute(_REPORTED_MESSAGE_SQL, [message_id, Message.OUTBOUND])
+        row = cursor.fetchone()
+    return None if row is None else _message_with_account(row)
+
+
+# ---------------------------------------------------------------------------------------------
+# Deactivation
+
+
+def _cancel_sql(owner_column: str) -> str:
+    """The move to Cancelled and its history events in one statement (``owner_column`` is one of
+    two constants below)."""
+    return (
+        f"WITH cancelled AS (UPDATE {Message._meta.db_table} SET status = %(cancelled)s,"  # noqa: S608
+        " updated_at = %(now)s, queued_until = NULL, claimed_at = NULL, rate_slot_at = NULL"
+        f" WHERE {owner_column} = %(owner)s"
+        " AND direction = %(outbound)s AND status = ANY(%(cancellable)s::varchar[]) RETURNING id)"
+        f" INSERT INTO {MessageEvent._meta.db_table} (message_id, status, occurred_at, source, detail)"
+        " SELECT id, %(cancelled)s, %(now)s, 'deactivation', %(detail)s FROM cancelled RETURNING message_id"
+    )
+
+
+_CANCEL_OF_CUSTOMER_SQL = _cancel_sql("customer_id")
+_CANCEL_OF_TRAFFIC_ACCOUNT_SQL = _cancel_sql("traffic_account_id")
+
+
+def pending_messages_cancel(
+    *,
+    statuses: list[str],
+    reason: str,
+    now: datetime,
+    customer_id: uuid.UUID | None = None,
+    traffic_account_id: uuid.UUID | None = None,
+) -> int:
+    """Cancel the owner's outbound messages in ``statuses``, each with a history event; returns
+    how many. Raw: an UPDATE whose moved rows feed an INSERT, a data-modifying CTE the ORM cannot
+    express, so a cancellation of any size is one statement."""
+    if (customer_id is None) == (traffic_account_id is None):
+        raise ValueError("Name exactly one of customer_id and traffic_account_id.")
+    params = {
+        "cancelled": Status.CANCELLED,
+        "now": now,
+        "owner": customer_id or traffic_account_id,
+        "outbound": Message.OUTBOUND,
+        "cancellable": statuses,
+        "detail": Jsonb({"reason": reason}),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_CANCEL_OF_CUSTOMER_SQL if customer_id else _CANCEL_OF_TRAFFIC_ACCOUNT_SQL, params)
+        return len(cursor.fetchall())
+
+
+# ---------------------------------------------------------------------------------------------
+# Conversations
+
+# One round trip for the common case (first contact creates, later contacts find): insert the
+# conversation unless it exists, insert both participants only if it was inserted, and return
+# either the new id or the existing conversation with its participants. The final SELECT reads
+# the statement's snapshot, so it sees an existing conversation but not the rows inserted here
+# (those the caller already holds).
+_OPEN_SQL = f"""
+WITH created AS (
+    INSERT INTO {Conversation._meta.db_table} (id, traffic_account_id, user_identifier, user_reachable, created_at)
+    VALUES (%(id)s, %(account)s, %(user)s, TRUE, %(now)s)
+    ON CONFLICT (traffic_account_id, user_identifier) DO NOTHING
+    RETURNING id
+), participants AS (
+    INSERT INTO {Participant._meta.db_table} (id, conversation_id, role, name, phone_number, messaging_app_identifier)
+    SELECT p.id, created.id, p.role, p.name, p.phone_number, p.messaging_app_identifier
+    FROM created, (VALUES (%(agent_id)s::uuid, %(agent_role)s, %(agent_name)s, %(agent_phone)s, %(agent_app)s),
+                          (%(user_id)s::uuid, %(user_role)s, %(user_name)s, %(user_phone)s, %(user_app)s))
+         AS p(id, role, name, phone_number, messaging_app_identifier)
+)
+SELECT id, TRUE, %(now)s, NULL, NULL, NULL, NULL, NULL, NULL FROM created
+UNION ALL
+SELECT c.id, c.user_reachable, c.created_at, c.last_message_at,
+       p.id, p.role, p.name, p.phone_number, p.messaging_app_identifier
+FROM {Conversation._meta.db_table} c JOIN {Participant._meta.db_table} p ON p.conversation_id = c.id
+WHERE c.traffic_account_id = %(account)s AND c.user_identifier = %(user)s
+"""  # noqa: S608
+
+_CONVERSATION_FIELDS = [
+    "id", "traffic_account_id", "user_identifier", "user_reachable", "created_at", "last_message_at"
+]
+
+
+def conversation_create_or_find(
+    *,
+    planned_id: uuid.UUID,
+    account: TrafficAccount,
+    user: str,
+    now: datetime,
+    agent: Participant,
+    visitor: Participant,
+) -> tuple[Conversation, list[Participant] | None] | None:
+    """The conversation (account, user), created as ``planned_id`` with ``agent`` and ``visitor``
+    unless it exists. Returns it with the stored participants when it existed, with None when
+    this statement created it, and None alone when a concurrent first contact holds it but is not
+    in this statement's snapshot (run again). Raw: an INSERT ... ON CONFLICT whose result decides
+    the participants' INSERT and a read of the existing rows, all in one round trip."""
+    params: dict[str, Any] = {"id": planned_id, "account": account.id, "user": user, "now": now}
+    for prefix, participant in (("agent", agent), ("user", visitor)):
+        params.update(
+            {
+                f"{prefix}_id": participant.id,
+                f"{prefix}_role": participant.role,
+                f"{prefix}_name": participant.name,
+                f"{prefix}_phone": participant.phone_number,
+                f"{prefix}_app": participant.messaging_app_identifier,
+            }
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(_OPEN_SQL, params)
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    conversation_id, reachable, created_at, last_message_at = rows[0][:4]
+    conversation = model_from_values(
+        Conversation,
+        (conversation_id, account.id, user, reachable, created_at, last_message_at),
+        attnames=_CONVERSATION_FIELDS,
+    )
+    conversation.traffic_account = account
+    if rows[0][4] is None:
+        return conversation, None
+    participants = [
+        Participant(
+            id=pid, conversation_id=conversation_id, role=role, name=name, phone_number=phone,
+            messaging_app_identifier=app,
+        )
+        for *_, pid, role, name, phone, app in rows
+    ]
+    return conversation, participants
+
+
+_CREATE_MANY_SQL = f"""
+INSERT INTO {Conversation._meta.db_table} (id, traffic_account_id, user_identifier, user_reachable, created_at)
+SELECT gen_random_uuid(), %s, u.identifier, TRUE, %s FROM unnest(%b::text[]) AS u(identifier)
+ON CONFLICT (traffic_account_id, user_identifier) DO NOTHING
+RETURNING user_identifier, id::text
+"""  # noqa: S608
+_FIND_MANY_SQL = f"""
+SELECT user_identifier, id::text FROM {Conversation._meta.db_table}
+WHERE traffic_account_id = %s AND user_identifier = ANY(%b::text[])
+"""  # noqa: S608
+
+
+def conversations_create_many(
+    cursor: CursorWrapper, *, account_id: uuid.UUID, now: datetime, users: list[str]
+) -> dict[str, str]:
+    """Create the account's conversations with ``users`` that do not exist; user -> new id (text).
+    Raw: INSERT ... ON CONFLICT DO NOTHING RETURNING over an array bound once, on a server-binding
+    cursor (``%b``), so 100,000 users are one parameter, not 100,000 quoted values."""
+    cursor.execute(_CREATE_MANY_SQL, (account_id, now, users))
+    return dict(cursor.fetchall())
+
+
+def conversations_find_many(cursor: CursorWrapper, *, account_id: uuid.UUID, users: list[str]) -> dict[str, str]:
+    """The account's existing conversations with ``users``: user -> id (text). Raw for the same
+    array parameter as ``conversations_create_many``."""
+    cursor.execute(_FIND_MANY_SQL, (account_id, users))
+    return dict(cursor.fetchall())
+
+
+# Participant columns given per row; the rest (role, name) is the same for every row of a role.
+_PARTICIPANT_LEADING = ["id", "conversation_id", "phone_number", "messaging_app_identifier"]
+
+
+def participants_copy(
+    cursor: CursorWrapper,
+    *,
+    agent: Participant,
+    visitor: Participant,
+    created: Mapping[str, str],
+    user_is_phone: Callable[[str], bool],
+) -> None:
+    """COPY both participants of each new conversation (user -> conversation id), the agent as
+    ``agent`` and the user as ``visitor`` with its contact set per row (a phone number when
+    ``user_is_phone``, else an app identifier). Raw: COPY, for sendbulk's many new conversations."""
+    columns, agent_tail = row_layout(agent, _PARTICIPANT_LEADING)
+    _, user_tail = row_layout(visitor, _PARTICIPANT_LEADING)
+    agent_contact = f"{copy_text(agent.phone_number)}\t{copy_text(agent.messaging_app_identifier)}"
+    ids = iter(uuid4_texts(2 * len(created)))
+
+    def lines() -> Iterator[str]:
+        for user, conversation_id in created.items():
+            text = copy_escape(user)
+            contact = f"{text}\t" if user_is_phone(user) else f"\t{text}"
+            yield f"{next(ids)}\t{conversation_id}\t{agent_contact}{agent_tail}"
+            yield f"{next(ids)}\t{conversation_id}\t{contact}{user_tail}"
+
+    copy_lines(cursor, Participant._meta.db_table, columns, lines())
+
+
+# ---------------------------------------------------------------------------------------------
+# Sendbulk: a hop's messages and their first events with COPY
+#
+# Everything but a message's id, destination, conversation and chain is the same for every message
+# of one hop, so each hop is described by one template instance built the way a single send builds
+# its hops; a row adds the per-destination values to the template's rendered tail. Ids are text:
+# they come from ``uuid4_texts`` and from the database as text.
+
+_MESSAGE_LEADING = ["id", "destination", "conversation_id", "failover_chain_id"]
+_EVENT_LEADING = ["message_id"]
+
+
+def messages_copy(
+    cursor: CursorWrapper,
+    template: Message,
+    *,
+    ids: list[str],
+    destinations: list[str],
+    conversations: Mapping[str, str],
+    chain_ids: list[str] | None,
+) -> None:
+    """COPY one hop's messages, one per destination, as ``template`` with the per-row values.
+
+    ``conversations`` maps each destination to its conversation id; ``chain_ids`` are the first
+    hops' ids (each chain is named after its first message), None without failover. Raw: COPY,
+    a line of text per message instead of a model instance and a quoted INSERT row."""
+    columns, tail = row_layout(template, _MESSAGE_LEADING)
+    chains = chain_ids if chain_ids is not None else [NULL] * len(ids)
+
+    def lines() -> Iterator[str]:
+        for message_id, destination, chain_id in zip(ids, destinations, chains, strict=True):
+            yield f"{message_id}\t{copy_escape(destination)}\t{conversations[destination]}\t{chain_id}{tail}"
+
+    copy_lines(cursor, Message._meta.db_table, columns, lines())
+
+
+def events_copy(cursor: CursorWrapper, template: MessageEvent, *, message_ids: list[str]) -> None:
+    """COPY the first history event of each message, as ``template`` for each id. Raw: COPY."""
+    columns, tail = row_layout(template, _EVENT_LEADING)
+    copy_lines(cursor, MessageEvent._meta.db_table, columns, (f"{message_id}{tail}" for message_id in message_ids))
+
+
+# ---------------------------------------------------------------------------------------------
+# Staff dashboard: delivery over time
+
+# The timestamps behind each counted kind, in the order the dashboard draws them. Kinds and
+# columns are written into the statement: they are these constants only.
+TIMELINE_KIND_COLUMNS = {
+    "accepted": "triggered_at",
+    "sent": "sent_at",
+    "delivered": "delivered_at",
+    "read": "read_at",
+    "failed": "failed_at",
+}
+
+
+def timeline_bucket_counts(
+    base_sql: str, base_params: Sequence[Any], start: datetime, end: datetime, bucket: timedelta
+) -> list[tuple[Any, ...]]:
+    """(grouping, channel, account, kind, bucket start, count) over the messages of ``base_sql``
+    (an ORM queryset's compiled SQL, holding the customer scope, with ``base_params``). Raw:
+    ``date_bin``, a LATERAL VALUES unpivot and GROUPING SETS in one pass over the window."""
+    kinds = ", ".join(f"('{kind}', m.{column})" for kind, column in TIMELINE_KIND_COLUMNS.items())
+    sql = (
+        "SELECT GROUPING(channel, traffic_account_id), channel, traffic_account_id, kind, bucket, count(*)"  # noqa: S608
+        " FROM (SELECT m.channel, m.traffic_account_id, e.kind, date_bin(%s::interval, e.at, %s) AS bucket"
+        f" FROM ({base_sql}) m CROSS JOIN LATERAL (VALUES {kinds}) AS e(kind, at)"
+        " WHERE e.at >= %s AND e.at < %s) events"
+        " GROUP BY GROUPING SETS ((kind, bucket), (channel, kind, bucket), (channel, traffic_account_id, kind, bucket))"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [bucket, start, *base_params, start, end])
+        return cursor.fetchall()
+
+
+def timeline_summaries(
+    base_sql: str, base_params: Sequence[Any], channels_without_receipts: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """(grouping, channel, account, accepted, with receipts, delivered, failed, failover hops, p95
+    seconds to Delivered) over the messages of ``base_sql``. Raw: GROUPING SETS with
+    ``percentile_cont``, so a channel's p95 is a real percentile of its messages."""
+    sql = (
+        "SELECT GROUPING(channel, traffic_account_id), channel, traffic_account_id,"  # noqa: S608
+        " count(*), count(*) FILTER (WHERE channel <> ALL(%s::varchar[])),"
+        " count(delivered_at), count(failed_at), count(*) FILTER (WHERE failover_position > 0),"
+        " percentile_cont(0.95) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM delivered_at - triggered_at))"
+        f" FROM ({base_sql}) m"
+        " GROUP BY GROUPING SETS ((), (channel), (channel, traffic_account_id))"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(channels_without_receipts), *base_params])
+        return cursor.fetchall()
+
+
+# ---------------------------------------------------------------------------------------------
+# Retention of provider bodies in the attempt log
+
+_EXPIRE_BODIES_SQL = (
+    f"WITH batch AS (SELECT id, started_at FROM {DispatchAttempt._meta.db_table}"  # noqa: S608
+    " WHERE id > %s ORDER BY id LIMIT %s),"
+    f" emptied AS (UPDATE {DispatchAttempt._meta.db_table} t SET request = '{{}}'::jsonb, response = NULL"
+    " FROM batch WHERE t.id = batch.id AND batch.started_at < %s"
+    " AND (t.request <> '{}'::jsonb OR t.response IS NOT NULL) RETURNING t.id)"
+    " SELECT (SELECT count(*) FROM emptied),"
+    " (SELECT max(id) FROM batch WHERE started_at < %s),"
+    " (SELECT count(*) FROM batch WHERE started_at >= %s)"
+)
+
+
+def attempt_bodies_expire_batch(*, after_id: int, batch: int, cutoff: datetime) -> tuple[int, int | None, int]:
+    """Empty the bodies of the attempts older than ``cutoff`` among the ``batch`` after
+    ``after_id``: (how many were emptied, the last old id of the batch, how many of the batch are
+    younger). Raw: one statement reads the batch, updates it and reports where the walk stands."""
+    with connection.cursor() as cursor:
+        cursor.execute(_EXPIRE_BODIES_SQL, [after_id, batch, cutoff, cutoff, cutoff])
+        emptied, last_old_id, younger = cursor.fetchone()
+    return emptied, last_old_id, younger
