@@ -15,9 +15,8 @@ import contextlib
 import logging
 import time
 
-from sandbox.client import SandboxClient
-
 from bench.stack import CELERY_QUEUES
+from sandbox.client import SandboxClient
 
 logger = logging.getLogger("bench.reset")
 

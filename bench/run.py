@@ -79,12 +79,11 @@ class Runner:
         django.setup()
         # Django's LOGGING set the root logger to the stack's level: keep ours talking.
         logging.getLogger("bench").setLevel(logging.DEBUG if self.args.verbose else logging.INFO)
-        from sandbox.client import SandboxClient
-
         from bench.loadgen import LoadGenerator
         from bench.provision import ApiClient, accounts_provision
         from bench.reset import purge_queues
         from bench.scenarios.common import BenchContext
+        from sandbox.client import SandboxClient
 
         purge_queues()  # tasks a killed earlier run left in the benchmark's Redis db
         logger.info("starting sandbox, web, %d worker process(es), beat", cfg.worker_processes)

@@ -10,12 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sandbox.client import SandboxClient
-
 from bench.config import BenchConfig
 from bench.loadgen import LoadGenerator
 from bench.provision import SMS_SENDER, SMS_TEXT, Accounts, ApiClient
 from bench.stack import Stack
+from sandbox.client import SandboxClient
 
 SENDBULK_PATH = "/api/v1/Messages/sendbulk"
 

@@ -15,12 +15,12 @@ from django.contrib.messages import get_messages
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.test import RequestFactory
 from rest_framework.exceptions import ValidationError
-from sandbox.client import SandboxClient
-from sandbox.local import LocalSandbox
 
 from channels_app.models import WhatsAppTemplate
 from channels_app.services.templates import template_check, template_status_update
 from channels_app.templates_admin import sync_selected_templates
+from sandbox.client import SandboxClient
+from sandbox.local import LocalSandbox
 from tests.factories import CustomerFactory, TrafficAccountFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from celery.contrib.testing.worker import start_worker
-from sandbox.local import LocalSandbox
 
 from gateway.celery import app as celery_app
+from sandbox.local import LocalSandbox
 
 QUEUES = ["default", "dispatch_priority", "dispatch", "webhooks", "housekeeping"]
 

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
+
 from sandbox.client import SandboxClient
 from sandbox.local import LocalSandbox
 

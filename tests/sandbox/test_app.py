@@ -8,11 +8,11 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 import requests
+
 from sandbox.app import SandboxApp
 from sandbox.client import SandboxClient, SandboxError
 from sandbox.config import SandboxConfig
 from sandbox.local import LocalSandbox
-
 from tests.sandbox.conftest import Receiver, load_fixture
 
 

@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 import pytest
 import requests
+
 from sandbox.client import SandboxClient
 from sandbox.local import LocalSandbox
-
 from tests.sandbox.conftest import Receiver, load_fixture
 
 Send = Callable[[str, requests.Session, str, float], requests.Response]

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+
 from sandbox.client import SandboxClient
 from sandbox.local import LocalSandbox
-
 from tests.sandbox.conftest import Receiver, load_fixture
 
 KEY = {"X-Mitto-API-Key": "k"}

@@ -10,9 +10,9 @@ import time
 import jwt
 import pytest
 import requests
+
 from sandbox.client import SandboxClient
 from sandbox.local import LocalSandbox
-
 from tests.sandbox.conftest import Receiver, load_fixture
 
 CLIENT_TOKEN = "gbm-client-token"

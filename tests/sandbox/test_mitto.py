@@ -6,9 +6,9 @@ import re
 
 import pytest
 import requests
+
 from sandbox.client import SandboxClient
 from sandbox.local import LocalSandbox
-
 from tests.sandbox.conftest import Receiver, load_fixture
 
 KEY = {"X-Mitto-API-Key": "sandbox-key"}

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import requests
+
 from sandbox.client import SandboxClient
 from sandbox.local import LocalSandbox
-
 from tests.sandbox.conftest import load_fixture
 
 MITTO_KEY = {"X-Mitto-API-Key": "recorded-key"}

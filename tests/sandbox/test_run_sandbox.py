@@ -11,9 +11,9 @@ import uuid
 from pathlib import Path
 
 import requests
+
 from sandbox.config import SandboxConfig
 from sandbox.state import SandboxState
-
 from tests.sandbox.conftest import Receiver, load_fixture
 
 ROOT = Path(__file__).resolve().parents[2]

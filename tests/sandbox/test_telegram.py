@@ -6,9 +6,9 @@ import time
 
 import pytest
 import requests
+
 from sandbox.client import SandboxClient
 from sandbox.local import LocalSandbox
-
 from tests.sandbox.conftest import Receiver, load_fixture
 
 TOKEN = "123456789:AAE-sandbox_bot-token"

@@ -7,9 +7,9 @@ import hmac
 
 import pytest
 import requests
+
 from sandbox.client import SandboxClient
 from sandbox.local import LocalSandbox
-
 from tests.sandbox.conftest import Receiver, load_fixture
 
 TOKEN = "445da6az1s345z78-dazcczb2542zv51a-e0vc5fva17480im9"

@@ -9,14 +9,14 @@ from urllib.parse import urlencode
 import pytest
 import requests
 from django.test import Client
-from sandbox.client import SandboxClient
-from sandbox.local import LocalSandbox
 
 from channels_app.models import Message
 from channels_app.providers.accounts import provider_account
 from channels_app.providers.base import OutboundMessage, ProviderRejected
 from channels_app.providers.registry import adapter_for
 from channels_app.services.dispatch import messages_dispatch
+from sandbox.client import SandboxClient
+from sandbox.local import LocalSandbox
 from tests.factories import TrafficAccountFactory
 from tests.sandbox.conftest import Receiver
 

@@ -7,9 +7,9 @@ import hmac
 
 import pytest
 import requests
+
 from sandbox.client import SandboxClient, SandboxError
 from sandbox.local import LocalSandbox
-
 from tests.sandbox.conftest import Receiver, load_fixture
 
 PHONE_NUMBER_ID = "106540352242922"
