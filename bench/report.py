@@ -279,7 +279,9 @@ def render_markdown(report: Report, scenarios: dict[str, ModuleType]) -> str:
         lines += ["", "Each group's cores divided by the rate: the CPU one item cost it. The ceiling is the rate at "
                   "which the stack's processes together (load generator excluded) would use every core of this "
                   "machine: a target above it cannot be met by removing waits, only by spending less CPU per item."]
-    activity = [(f"{c.scenario} {c.case}", c.runs[0].get("postgres_activity")) for c in report.cases if c.runs]
+    activity: list[tuple[str, Any]] = [
+        (f"{c.scenario} {c.case}", c.runs[0].get("postgres_activity")) for c in report.cases if c.runs
+    ]
     activity = [(name, a) for name, a in activity if a and a.get("top")]
     if activity:
         lines += ["", "## What PostgreSQL was busy with (pg_stat_activity sampled 5/s, first run)", "",

@@ -143,6 +143,7 @@ class Runner:
             cpu = procinfo.CpuTracker(self.stack.cpu_groups).start()
             database = PgActivitySampler(self.config.database_url).start()
             if profiling and self.profiler is not None:
+                assert self.stack.web is not None  # the stack is up
                 targets = {"web": self.stack.web.pid, **{p.name: p.pid for p in self.stack.workers}}
                 self.profiler.start(f"{module.NAME}-{case.name}", targets)
             try:

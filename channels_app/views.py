@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts_app.authentication import CustomerRequest
 from channels_app import selectors
 from channels_app.api_docs import (
     BULK_REQUEST,
@@ -97,7 +98,7 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 )
 
 
-def _idempotent_response(request: Request, work: Callable[[], tuple[int, Any]]) -> Response:
+def _idempotent_response(request: CustomerRequest, work: Callable[[], tuple[int, Any]]) -> Response:
     status_code, body = idempotent(
         customer=request.user,
         key=request.headers.get("Idempotency-Key"),
@@ -124,7 +125,7 @@ class MessageSendApi(APIView):
             "or the Idempotency-Key was used for a different request."
         ),
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: CustomerRequest) -> Response:
         def work() -> tuple[int, Any]:
             accepted = message_send(customer=request.user, payload=request.data)
             first = accepted.messages[0]
@@ -149,7 +150,7 @@ class MessageBulkSendApi(APIView):
             "invalid destination is refused whole (400) with the index of every bad one as `destinations[i]`."
         ),
     )
-    def post(self, request: Request) -> HttpResponse:
+    def post(self, request: CustomerRequest) -> HttpResponse:
         def accept() -> bytes:
             # The answer is rendered before the transaction commits: the commit publishes the
             # dispatch, and the sending it starts (and the delivery reports that come back)
@@ -257,7 +258,7 @@ class MessageListApi(APIView):
         parameters=LIST_PARAMETERS,
         responses={200: LIST_RESPONSE},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: CustomerRequest) -> Response:
         if request.query_params.get("id"):
             message = selectors.message_get(customer=request.user, message_id=request.query_params["id"])
             return Response(message_detail_json(message, selectors.failover_hops(message=message)))
@@ -275,7 +276,7 @@ class MessageListApi(APIView):
         _page_size_param(request)
         paginator = MessageCursorPagination()
         page = paginator.paginate_queryset(messages, request, view=self)
-        return paginator.get_paginated_response([message_json(m) for m in page])
+        return paginator.get_paginated_response([message_json(m) for m in page or []])
 
 
 class MessageDetailApi(APIView):
@@ -284,13 +285,13 @@ class MessageDetailApi(APIView):
         summary="Get a message with its status history and failover chain",
         responses={200: MessageDetailDoc},
     )
-    def get(self, request: Request, message_id: str) -> Response:
+    def get(self, request: CustomerRequest, message_id: str) -> Response:
         message = selectors.message_get(customer=request.user, message_id=message_id)
         return Response(message_detail_json(message, selectors.failover_hops(message=message)))
 
 
 class BulkProgressApi(APIView):
     @extend_schema(tags=["Message"], summary="Counts per delivery status of a bulk", responses={200: BulkProgressDoc})
-    def get(self, request: Request, bulk_id: str) -> Response:
+    def get(self, request: CustomerRequest, bulk_id: str) -> Response:
         counts = selectors.bulk_progress(customer=request.user, bulk_id=bulk_id)
         return Response({"bulkId": str(bulk_id), "total": sum(counts.values()), "deliveryStatuses": counts})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 from django.utils import timezone
@@ -97,7 +98,7 @@ def conversation_open(*, account: TrafficAccount, user: str, user_name: str = ""
         planned_id = uuid.uuid4()
         agent = _agent_participant(planned_id, account)
         visitor = _user_participant(planned_id, account, user, user_name)
-        params = {"id": planned_id, "account": account.id, "user": user, "now": timezone.now()}
+        params: dict[str, Any] = {"id": planned_id, "account": account.id, "user": user, "now": timezone.now()}
         for prefix, participant in (("agent", agent), ("user", visitor)):
             params.update(
                 {

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
@@ -83,7 +84,7 @@ def pending_messages_cancel(
     if (customer_id is None) == (traffic_account_id is None):
         raise ValueError("Name exactly one of customer_id and traffic_account_id.")
     now: datetime = timezone.now()
-    params = {
+    params: dict[str, Any] = {
         "cancelled": Status.CANCELLED,
         "now": now,
         "owner": customer_id or traffic_account_id,
@@ -152,6 +153,8 @@ def inactive_pending_cancel(*, customer_id: UUID | None = None, traffic_account_
     if customer_id is not None:
         if Customer.objects.filter(id=customer_id, is_active=False).exists():
             return pending_messages_cancel(reason=CUSTOMER_DEACTIVATED, customer_id=customer_id)
+        return 0
+    if traffic_account_id is None:
         return 0
     if TrafficAccount.objects.filter(id=traffic_account_id, is_active=False).exists():
         return pending_messages_cancel(reason=TRAFFIC_ACCOUNT_DEACTIVATED, traffic_account_id=traffic_account_id)

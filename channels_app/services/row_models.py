@@ -34,7 +34,8 @@ def _model_from_values(model: type[ModelT], values: Sequence[Any]) -> ModelT:
     fields = model._meta.concrete_fields
     converted = []
     for field, value in zip(fields, values, strict=True):
-        for convert in field.get_db_converters(connection):
+        # Field.get_db_converters exists in Django; the stubs only declare it on expressions.
+        for convert in field.get_db_converters(connection):  # type: ignore[attr-defined]
             value = convert(value, None, connection)
         converted.append(value)
     return model.from_db(connection.alias, [field.attname for field in fields], converted)

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from django.conf import settings
@@ -79,7 +79,9 @@ def _new_hop(
         failover_position=index if chain_id else None,
         failover_wanted_status=failover.wanted_status if failover else "",
         failover_timeout_seconds=failover.timeout_seconds if failover else None,
-        failover_deadline=now + timedelta(seconds=failover.timeout_seconds) if first and has_next else None,
+        failover_deadline=(
+            now + timedelta(seconds=failover.timeout_seconds) if first and has_next and failover else None
+        ),
         triggered_at=now if first else None,
         available_at=now if first else None,
         queued_until=now + timedelta(seconds=settings.DISPATCH_REPUBLISH_AFTER_SECONDS) if first else None,
@@ -99,7 +101,11 @@ def _enqueue_after_commit(message_ids: list[uuid.UUID]) -> None:
         return
     # A single send joins others for one publish; a bulk is already chunked.
     if len(message_ids) == 1:
-        transaction.on_commit(lambda: (note_message_origins(message_ids), enqueue_dispatch_soon(message_ids)))
+        def publish() -> None:
+            note_message_origins(message_ids)
+            enqueue_dispatch_soon(message_ids)
+
+        transaction.on_commit(publish)
     else:
         transaction.on_commit(lambda: enqueue_dispatch(message_ids))
 
@@ -252,7 +258,8 @@ def message_send_bulk(*, customer: Customer, payload: Mapping[str, Any]) -> Bulk
             copy_lines(cursor, Message._meta.db_table, *messages)
             events = event_rows(_first_event(template, now), message_ids=hop_ids[index])
             copy_lines(cursor, MessageEvent._meta.db_table, *events)
-        _enqueue_after_commit(hop_ids[0])
+        # Text ids: the dispatch queue only str()s them, so they need no parsing back into UUIDs.
+        _enqueue_after_commit(cast(list[uuid.UUID], hop_ids[0]))
         _observe_after_commit(
             Counter({hop.account.channel: len(raw_destinations) for hop in plan.hops}),
             plan.hops[0].account.id,

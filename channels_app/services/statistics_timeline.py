@@ -160,7 +160,8 @@ def _bucket_counts(
         " GROUP BY GROUPING SETS ((kind, bucket), (channel, kind, bucket), (channel, traffic_account_id, kind, bucket))"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [bucket, start, *base_params, start, end])
+        # psycopg adapts a timedelta to an interval; the stubs' parameter types leave timedelta out.
+        cursor.execute(sql, [bucket, start, *base_params, start, end])  # type: ignore[list-item]
         return cursor.fetchall()
 
 

@@ -347,8 +347,8 @@ def _receipt_events(payload: Mapping[str, Any]) -> list[CallbackEvent]:
 
 
 def _sender_name(payload: Mapping[str, Any]) -> str:
-    context = payload.get("context") if isinstance(payload.get("context"), Mapping) else {}
-    user = context.get("userInfo") if isinstance(context.get("userInfo"), Mapping) else {}
+    context = payload["context"] if isinstance(payload.get("context"), Mapping) else {}
+    user = context["userInfo"] if isinstance(context.get("userInfo"), Mapping) else {}
     return str(user.get("displayName") or "")
 
 
@@ -435,7 +435,7 @@ class GbmAdapter(ChannelAdapter):
             json_body=body,
         )
         payload = _json_object(response.content) or {}
-        error = payload.get("error") if isinstance(payload.get("error"), Mapping) else {}
+        error = payload["error"] if isinstance(payload.get("error"), Mapping) else {}
         if response.status_code == 200:
             provider_id = _last_segment(payload.get("name")) or body["messageId"]
             return SendResult(provider_message_id=provider_id, exchange=exchange)

@@ -85,7 +85,7 @@ def _check_response(response: requests.Response, exchange: HttpExchange) -> dict
     except (TypeError, ValueError):
         code = response.status_code
     error_class = _error_class(code)
-    parameters = payload.get("parameters") if isinstance(payload.get("parameters"), Mapping) else {}
+    parameters = payload["parameters"] if isinstance(payload.get("parameters"), Mapping) else {}
     description = str(payload.get("description") or f"HTTP {response.status_code} from Telegram")
     if parameters.get("migrate_to_chat_id") is not None:
         description = f"{description} (the group is now chat {parameters['migrate_to_chat_id']})"

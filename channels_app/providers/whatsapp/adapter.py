@@ -322,8 +322,8 @@ def _inbound_content(message: Mapping[str, Any]) -> dict[str, Any] | None:
 def _unsupported_content(message: Mapping[str, Any]) -> dict[str, Any]:
     """A message the Cloud API could not hand over (``unsupported``, or a type newer than this
     adapter) still reaches the agent, with the type and Meta's reason, instead of vanishing."""
-    body = message.get("unsupported") if isinstance(message.get("unsupported"), Mapping) else {}
-    errors = message.get("errors") if isinstance(message.get("errors"), list) else []
+    body = message["unsupported"] if isinstance(message.get("unsupported"), Mapping) else {}
+    errors = message["errors"] if isinstance(message.get("errors"), list) else []
     first = errors[0] if errors and isinstance(errors[0], Mapping) else {}
     reason = first.get("title") or first.get("message")
     return _compact(
@@ -364,7 +364,7 @@ def _interactive_content(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _order_content(body: Mapping[str, Any]) -> dict[str, Any]:
-    items = body.get("product_items") if isinstance(body.get("product_items"), list) else []
+    items = body["product_items"] if isinstance(body.get("product_items"), list) else []
     return _compact(
         {
             "type": "order",
@@ -552,7 +552,7 @@ class WhatsAppAdapter(ChannelAdapter):
         return f"{self._graph_root}/{self.account.credentials.get('waba_id', '')}/message_templates"
 
     def create_template(
-        self, *, name: str, category: str, language: str, components: list[Mapping[str, Any]]
+        self, *, name: str, category: str, language: str, components: list[dict[str, Any]]
     ) -> dict[str, Any]:
         """Submit a template for review; Meta answers ``{"id", "status", "category"}``."""
         payload, _ = self._call(
@@ -578,8 +578,8 @@ class WhatsAppAdapter(ChannelAdapter):
         for _ in range(_MAX_TEMPLATE_PAGES):
             payload, _exchange = self._call("GET", self._templates_url, params=params)
             templates.extend(dict(item) for item in _mappings(payload.get("data")))
-            paging = payload.get("paging") if isinstance(payload.get("paging"), Mapping) else {}
-            cursors = paging.get("cursors") if isinstance(paging.get("cursors"), Mapping) else {}
+            paging = payload["paging"] if isinstance(payload.get("paging"), Mapping) else {}
+            cursors = paging["cursors"] if isinstance(paging.get("cursors"), Mapping) else {}
             after = cursors.get("after")
             if not paging.get("next") or not after or after in seen_cursors:
                 break
