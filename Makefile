@@ -48,11 +48,17 @@ run: migrate static dotenv
 	rm -rf .run/prometheus && mkdir -p .run/prometheus
 	PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/.run/prometheus $(VENV)/bin/honcho start -f Procfile
 
-test: venv services browser
+# The static checks run first: a lint failure stops the run before the (slower) tests start.
+test: venv lint services browser
 	REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# Style (ruff), types (mypy with the Django and DRF plugins, configured in pyproject.toml; the
+# plugins import gateway.settings, which needs no secrets with DEBUG on) and the import contract.
+# mypy keeps its cache in .mypy_cache, so a run after a small change takes seconds.
 lint: venv
 	$(VENV)/bin/ruff check .
+	DEBUG=true $(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 # The benchmark runs its own stack on its own database, Redis db and ports (see bench/README.md),
 # with DEBUG off over plain local HTTP: it needs an encryption key of its own, its sandbox allowed

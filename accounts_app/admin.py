@@ -6,7 +6,7 @@ these admins in ``channels_app/accounts_admin.py``: this app depends on none of 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin
@@ -55,7 +55,10 @@ def _credential_fields() -> dict[str, forms.Field]:
     return fields
 
 
-_CredentialInputs = type("_CredentialInputs", (forms.Form,), _credential_fields())
+if TYPE_CHECKING:  # a class built at run time is no base class to the type checker
+    _CredentialInputs = forms.Form
+else:
+    _CredentialInputs = type("_CredentialInputs", (forms.Form,), _credential_fields())
 
 
 class TrafficAccountForm(forms.ModelForm, _CredentialInputs):
@@ -71,6 +74,7 @@ class TrafficAccountForm(forms.ModelForm, _CredentialInputs):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        assert cleaned is not None  # ModelForm.clean returns cleaned_data
         credentials = {} if cleaned.get("clear_credentials") else dict(self.instance.credentials or {})
         for key in ALL_CREDENTIAL_KEYS:
             value = cleaned.get(f"credential_{key}")

@@ -20,7 +20,7 @@ def throttled_admin_login(request: HttpRequest) -> HttpResponse:
     try:
         attempt = attempt_reserve(request=request, account=request.POST.get("username", ""))
     except LoginThrottled as exc:
-        response = problem_response(429, THROTTLED, "too-many-requests", retryAfter=exc.retry_after)
+        response: HttpResponse = problem_response(429, THROTTLED, "too-many-requests", retryAfter=exc.retry_after)
         response["Retry-After"] = str(exc.retry_after)
         return response
     response = admin.site.login(request)

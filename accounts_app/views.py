@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts_app.authentication import CustomerRequest
 from accounts_app.serializers import (
     ChangePasswordRequestSerializer,
     LoginRequestSerializer,
@@ -49,7 +50,7 @@ class CustomerChangePasswordApi(APIView):
         request=ChangePasswordRequestSerializer,
         responses={204: None},
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: CustomerRequest) -> Response:
         data = ChangePasswordRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         customer_change_password(

@@ -223,7 +223,7 @@ class Stack:
     def _workers_answer(self) -> bool:
         from gateway.celery import app
 
-        names = {name for reply in app.control.ping(timeout=1.0) for name in reply}
+        names = {name for reply in app.control.ping(timeout=1.0) or [] for name in reply}
         wanted = {self._worker_name(n) for n in range(len(self.workers))}
         return all(any(name.startswith(prefix) for name in names) for prefix in wanted)
 

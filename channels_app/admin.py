@@ -29,14 +29,14 @@ class ReadOnlyInline(admin.TabularInline):
 
 class MessageEventInline(ReadOnlyInline):
     model = MessageEvent
-    fields = ["occurred_at", "status", "source", "detail"]
-    readonly_fields = fields
+    fields = readonly_fields = ("occurred_at", "status", "source", "detail")
 
 
 class DispatchAttemptInline(ReadOnlyInline):
     model = DispatchAttempt
-    fields = ["number", "started_at", "outcome", "http_status", "duration_ms", "error", "request", "response"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "number", "started_at", "outcome", "http_status", "duration_ms", "error", "request", "response"
+    )
     verbose_name = "provider attempt"
 
 

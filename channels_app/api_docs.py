@@ -69,7 +69,9 @@ class MessageDoc(serializers.Serializer):
 class HistoryEventDoc(serializers.Serializer):
     status = serializers.ChoiceField(STATUSES)
     occurredAt = serializers.DateTimeField()
-    source = serializers.CharField()
+    # The serializer metaclass moves declared fields off the class; Field.source (what the stubs
+    # see) is untouched.
+    source = serializers.CharField()  # type: ignore[assignment]
     detail = serializers.DictField(required=False)
 
 

@@ -79,7 +79,7 @@ def message_list(
     )
 
 
-def bulk_progress(*, customer: Customer, bulk_id: uuid.UUID) -> dict[str, int]:
+def bulk_progress(*, customer: Customer, bulk_id: uuid.UUID | str) -> dict[str, int]:
     counts = dict(
         Message.objects.filter(customer=customer, bulk_id=bulk_id)
         .order_by()

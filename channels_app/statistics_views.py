@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts_app.authentication import CustomerRequest
 from channels_app.representations import iso
 from channels_app.services.statistics import Statistics, max_range, message_statistics
 from channels_app.status_filter import FILTER_VALUES, delivery_status_canonical
@@ -67,7 +68,7 @@ def _query(request: Request) -> tuple[dt.datetime, dt.datetime, dict[str, Any]]:
         try:
             filters["delivery_status"] = delivery_status_canonical(delivery_status)
         except exceptions.ValidationError as exc:
-            errors.update(exc.detail)
+            errors.update(cast(dict[str, list[str]], exc.detail))  # raised with a dict of messages
     reference = request.query_params.get("reference")
     if reference:
         filters["reference"] = reference
@@ -169,7 +170,7 @@ class StatisticsApi(APIView):
             )
         ],
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: CustomerRequest) -> Response:
         start, end, filters = _query(request)
         statistics = message_statistics(customer=request.user, created_from=start, created_to=end, **filters)
         return Response(statistics_json(statistics))

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts_app.authentication import CustomerRequest
 from channels_app.content.bounds import bounded_json
 from channels_app.content.common import EnumField
 from channels_app.models import WhatsAppTemplate
@@ -132,7 +133,7 @@ PROBLEMS = {
 
 def _refresh_flag(request: Request) -> bool:
     value = request.query_params.get("refresh")
-    if value in (None, ""):
+    if not value:
         return False
     try:
         return bool(serializers.BooleanField().to_internal_value(value))
@@ -149,7 +150,7 @@ class WhatsAppTemplateListApi(APIView):
         ],
         responses={200: TemplateDoc(many=True), **PROBLEMS},
     )
-    def get(self, request: Request, traffic_account_id: str) -> Response:
+    def get(self, request: CustomerRequest, traffic_account_id: str) -> Response:
         account = whatsapp_account_get(customer=request.user, traffic_account_id=traffic_account_id)
         if _refresh_flag(request):
             template_sync(account=account)
@@ -165,7 +166,7 @@ class WhatsAppTemplateDetailApi(APIView):
         operation_id="v1_trafficAccounts_WhatsAppTemplates_retrieve",
         responses={200: TemplateDoc(many=True), **PROBLEMS},
     )
-    def get(self, request: Request, traffic_account_id: str, name: str) -> Response:
+    def get(self, request: CustomerRequest, traffic_account_id: str, name: str) -> Response:
         account = whatsapp_account_get(customer=request.user, traffic_account_id=traffic_account_id)
         templates = [template_json(t) for t in template_list(account=account, name=name)]
         if not templates:
@@ -179,7 +180,7 @@ class WhatsAppTemplateDetailApi(APIView):
         examples=[CREATE_EXAMPLE],
         responses={201: TemplateDoc, 409: OpenApiResponse(description="The name exists in that language"), **PROBLEMS},
     )
-    def post(self, request: Request, traffic_account_id: str, name: str) -> Response:
+    def post(self, request: CustomerRequest, traffic_account_id: str, name: str) -> Response:
         account = whatsapp_account_get(customer=request.user, traffic_account_id=traffic_account_id)
         serializer = TemplateCreateSerializer(data=request.data)
         # The name comes from the path; its error is reported together with the body's.
@@ -194,7 +195,7 @@ class WhatsAppTemplateDetailApi(APIView):
         summary="Delete a WhatsApp template in all its languages (at Meta and here)",
         responses={204: None, **PROBLEMS},
     )
-    def delete(self, request: Request, traffic_account_id: str, name: str) -> Response:
+    def delete(self, request: CustomerRequest, traffic_account_id: str, name: str) -> Response:
         account = whatsapp_account_get(customer=request.user, traffic_account_id=traffic_account_id)
         template_delete(account=account, name=name)
         return Response(status=204)

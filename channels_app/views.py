@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts_app.authentication import CustomerRequest
 from accounts_app.models import Customer
 from channels_app import selectors
 from channels_app.api_docs import (
@@ -284,7 +285,7 @@ class MessageListApi(APIView):
         parameters=LIST_PARAMETERS,
         responses={200: LIST_RESPONSE},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: CustomerRequest) -> Response:
         if request.query_params.get("id"):
             message = selectors.message_get(customer=request.user, message_id=request.query_params["id"])
             return Response(message_detail_json(message, selectors.failover_hops(message=message)))
@@ -302,7 +303,7 @@ class MessageListApi(APIView):
         _page_size_param(request)
         paginator = MessageCursorPagination()
         page = paginator.paginate_queryset(messages, request, view=self)
-        return paginator.get_paginated_response([message_json(m) for m in page])
+        return paginator.get_paginated_response([message_json(m) for m in page or []])
 
 
 class MessageDetailApi(APIView):
@@ -311,13 +312,13 @@ class MessageDetailApi(APIView):
         summary="Get a message with its status history and failover chain",
         responses={200: MessageDetailDoc},
     )
-    def get(self, request: Request, message_id: str) -> Response:
+    def get(self, request: CustomerRequest, message_id: str) -> Response:
         message = selectors.message_get(customer=request.user, message_id=message_id)
         return Response(message_detail_json(message, selectors.failover_hops(message=message)))
 
 
 class BulkProgressApi(APIView):
     @extend_schema(tags=["Message"], summary="Counts per delivery status of a bulk", responses={200: BulkProgressDoc})
-    def get(self, request: Request, bulk_id: str) -> Response:
+    def get(self, request: CustomerRequest, bulk_id: str) -> Response:
         counts = selectors.bulk_progress(customer=request.user, bulk_id=bulk_id)
         return Response({"bulkId": str(bulk_id), "total": sum(counts.values()), "deliveryStatuses": counts})

@@ -26,7 +26,8 @@ class Channel(kombu_redis.Channel):
     def _connparams(self, asynchronous: bool = False) -> dict[str, Any]:
         if self.connection is None or self.connection.client is None:
             raise RedisConnectionError("the broker connection this channel belonged to is already closed")
-        return super()._connparams(asynchronous=asynchronous)
+        # kombu's Channel._connparams exists at runtime; the celery-types stubs leave it out.
+        return super()._connparams(asynchronous=asynchronous)  # type: ignore[misc]
 
 
 class Transport(kombu_redis.Transport):

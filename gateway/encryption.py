@@ -79,6 +79,10 @@ class EncryptedTextField(models.TextField):
 class EncryptedJSONField(models.TextField):
     """A JSON value stored encrypted; reads and writes Python objects."""
 
+    # What django-stubs' plugin types the model attribute as: any JSON value, not TextField's str.
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
+
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> Any:
         return None if value is None else json.loads(decrypt_text(value))
 

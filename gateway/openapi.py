@@ -10,7 +10,7 @@ from the document, and contract tests run against it, then see every status the 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
@@ -53,7 +53,9 @@ class ProblemSerializer(serializers.Serializer):
     title = serializers.CharField()
     status = serializers.IntegerField(min_value=400, max_value=599)
     detail = serializers.CharField()
-    errors = ProblemFieldErrorSerializer(many=True, required=False)
+    # The serializer metaclass moves declared fields off the class, so Serializer.errors (the property
+    # the stubs see) stays intact.
+    errors = ProblemFieldErrorSerializer(many=True, required=False)  # type: ignore[assignment]
 
     class Meta:
         ref_name = "Problem"
@@ -102,7 +104,7 @@ class GatewayAutoSchema(AutoSchema):
             body["required"] = True
         return body
 
-    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+    def _get_response_bodies(self, direction: Literal["request", "response"] = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         declared = {int(code) for code in responses if code.isdigit() and int(code) >= 400}
         for status_code in sorted(self._error_statuses() | declared):

@@ -117,8 +117,9 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     else:
         problem_type = next((t for cls, t in _TYPES.items() if isinstance(exc, cls)), "error")
         detail = str(getattr(exc, "detail", exc))
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        extra["retryAfter"] = int(exc.wait + 0.999)
+    # DRF's Throttled sets `wait` in __init__; its stubs do not declare the attribute.
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:  # type: ignore[attr-defined]
+        extra["retryAfter"] = int(exc.wait + 0.999)  # type: ignore[attr-defined]
     response.data = problem_body(status_code, detail, problem_type, **extra)
     response.content_type = PROBLEM_CONTENT_TYPE
     if status_code == status.HTTP_401_UNAUTHORIZED:

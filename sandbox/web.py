@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from email.parser import BytesParser
 from email.policy import HTTP
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -117,7 +117,7 @@ def _multipart(content_type: str, body: bytes) -> dict[str, Any]:
         name = part.get_param("name", header="content-disposition")
         if not name:
             continue
-        payload = part.get_payload(decode=True) or b""
+        payload = cast(bytes, part.get_payload(decode=True) or b"")  # decode=True: a leaf part's bytes
         filename = part.get_filename()
         if filename:
             fields[str(name)] = {"filename": filename, "size": len(payload)}

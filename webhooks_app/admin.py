@@ -30,8 +30,7 @@ class WebhookAttemptInline(admin.TabularInline):
     model = WebhookAttempt
     extra = 0
     can_delete = False
-    fields = ["attempted_at", "status_code", "latency_ms", "reason", "error", "response_excerpt"]
-    readonly_fields = fields
+    fields = readonly_fields = ("attempted_at", "status_code", "latency_ms", "reason", "error", "response_excerpt")
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

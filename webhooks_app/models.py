@@ -35,7 +35,7 @@ class Webhook(models.Model):
     previous_secret = EncryptedTextField(blank=True, default="")
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
-    traffic_accounts = models.ManyToManyField(
+    traffic_accounts: models.ManyToManyField[TrafficAccount, WebhookTrafficAccount] = models.ManyToManyField(
         TrafficAccount, through="WebhookTrafficAccount", related_name="webhooks", blank=True
     )
     created_at = models.DateTimeField(auto_now_add=True)

@@ -8,10 +8,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.pagination import CursorPagination
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts_app.authentication import CustomerRequest
 from webhooks_app import selectors
 from webhooks_app.serializers import (
     RotatedSecretSerializer,
@@ -121,7 +121,7 @@ class WebhookListApi(APIView):
         responses={200: WebhookSerializer(many=True)},
         examples=[OpenApiExample("Webhooks", value=[WEBHOOK_EXAMPLE], response_only=True)],
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: CustomerRequest) -> Response:
         return Response(WebhookSerializer(selectors.webhook_list(customer=request.user), many=True).data)
 
     @extend_schema(
@@ -140,7 +140,7 @@ class WebhookListApi(APIView):
                            response_only=True, status_codes=["201"]),
         ],
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: CustomerRequest) -> Response:
         data = _validated(WebhookWriteSerializer, request.data, context={"customer": request.user})
         webhook = webhook_create(customer=request.user, **data.service_fields())
         return Response(WebhookWithSecretSerializer(webhook).data, status=status.HTTP_201_CREATED)
@@ -153,7 +153,7 @@ class WebhookDetailApi(APIView):
         responses={200: WebhookSerializer},
         examples=[OpenApiExample("Webhook", value=WEBHOOK_EXAMPLE, response_only=True)],
     )
-    def get(self, request: Request, webhook_id: str) -> Response:
+    def get(self, request: CustomerRequest, webhook_id: str) -> Response:
         return Response(WebhookSerializer(selectors.webhook_get(customer=request.user, webhook_id=webhook_id)).data)
 
     @extend_schema(
@@ -166,14 +166,14 @@ class WebhookDetailApi(APIView):
         responses={200: WebhookSerializer},
         examples=[UPDATE_EXAMPLE, OpenApiExample("Updated", value=WEBHOOK_EXAMPLE, response_only=True)],
     )
-    def put(self, request: Request, webhook_id: str) -> Response:
+    def put(self, request: CustomerRequest, webhook_id: str) -> Response:
         webhook = selectors.webhook_get(customer=request.user, webhook_id=webhook_id)
         data = _validated(WebhookWriteSerializer, request.data, partial=True, context={"customer": request.user})
         webhook = webhook_update(webhook=webhook, **data.service_fields())
         return Response(WebhookSerializer(webhook).data)
 
     @extend_schema(tags=[TAG], summary="Delete a webhook with its delivery log", responses={204: None})
-    def delete(self, request: Request, webhook_id: str) -> Response:
+    def delete(self, request: CustomerRequest, webhook_id: str) -> Response:
         webhook_delete(webhook=selectors.webhook_get(customer=request.user, webhook_id=webhook_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -196,7 +196,7 @@ class WebhookRotateSecretApi(APIView):
             )
         ],
     )
-    def post(self, request: Request, webhook_id: str) -> Response:
+    def post(self, request: CustomerRequest, webhook_id: str) -> Response:
         webhook = selectors.webhook_get(customer=request.user, webhook_id=webhook_id)
         rotated = webhook_rotate_secret(webhook=webhook)
         return Response(RotatedSecretSerializer(rotated.webhook).data)
@@ -213,7 +213,7 @@ class WebhookApplyApi(APIView):
         responses={201: WebhookMappingSerializer, 200: WebhookMappingSerializer},
         examples=[MAPPING_EXAMPLE],
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: CustomerRequest) -> Response:
         data = _validated(WebhookMappingSerializer, request.data).validated_data
         created = webhook_apply(
             customer=request.user, webhook_id=data["webhookId"], traffic_account_id=data["trafficAccountId"]
@@ -239,7 +239,7 @@ class WebhookUnapplyApi(APIView):
         request=None,
         responses={204: None},
     )
-    def delete(self, request: Request) -> Response:
+    def delete(self, request: CustomerRequest) -> Response:
         body = request.data if isinstance(request.data, dict) else {}
         merged = {**request.query_params.dict(), **body}
         data = _validated(WebhookMappingSerializer, merged).validated_data
@@ -272,7 +272,7 @@ class WebhookDeliveryListApi(APIView):
             )
         ],
     )
-    def get(self, request: Request, webhook_id: str) -> Response:
+    def get(self, request: CustomerRequest, webhook_id: str) -> Response:
         webhook = selectors.webhook_get(customer=request.user, webhook_id=webhook_id)
         deliveries = selectors.delivery_list(webhook=webhook, status=request.query_params.get("status"))
         paginator = DeliveryCursorPagination()
@@ -299,7 +299,7 @@ class WebhookRedeliverApi(APIView):
             )
         ],
     )
-    def post(self, request: Request, webhook_id: str, delivery_id: str) -> Response:
+    def post(self, request: CustomerRequest, webhook_id: str, delivery_id: str) -> Response:
         webhook = selectors.webhook_get(customer=request.user, webhook_id=webhook_id)
         delivery = selectors.delivery_get(webhook=webhook, delivery_id=delivery_id)
         delivery_redeliver(delivery=delivery)

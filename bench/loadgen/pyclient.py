@@ -89,6 +89,7 @@ async def _connection(
             started = time.perf_counter()
             try:
                 writer.write(request)
+                assert reader is not None  # opened together with writer
                 status, closes, size = await read_response(reader)
             except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
                 tally.errors["read"] += 1

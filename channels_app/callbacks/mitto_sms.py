@@ -66,9 +66,9 @@ def mitto_dlr(request: HttpRequest) -> HttpResponse:
         return not_found()
     account = message.traffic_account
     if not token_generation_matches(callback.query.get(TOKEN_QUERY_PARAMETER, ""), account.callback_token_generation):
-        error = CallbackRejected("callback token revoked for this traffic account")
-        log_rejection(Channel.SMS, error)
-        return rejected(error)
+        revoked = CallbackRejected("callback token revoked for this traffic account")
+        log_rejection(Channel.SMS, revoked)
+        return rejected(revoked)
     adapter = MittoSmsAdapter(provider_account(account))
     return parse_and_apply(
         account=account,
@@ -88,8 +88,8 @@ def mitto_inbound(request: HttpRequest) -> HttpResponse:
     if account is None:
         return not_found()
     if not token_generation_matches(callback.query.get(TOKEN_QUERY_PARAMETER, ""), account.callback_token_generation):
-        error = CallbackRejected("callback token revoked for this traffic account")
-        log_rejection(Channel.SMS, error)
-        return rejected(error)
+        revoked = CallbackRejected("callback token revoked for this traffic account")
+        log_rejection(Channel.SMS, revoked)
+        return rejected(revoked)
     adapter = MittoSmsAdapter(provider_account(account))
     return parse_and_apply(account=account, parse=lambda: adapter.parse_inbound(callback))

@@ -67,7 +67,7 @@ def parse_and_apply(
 def _reports_only(account: TrafficAccount, events: Sequence[object]) -> list[object]:
     """A deactivated account still records reports on what it sent before; inbound messages and
     anything else addressed to it are acknowledged (so the provider stops resending) and dropped."""
-    kept = [event for event in events if isinstance(event, StatusEvent)]
+    kept: list[object] = [event for event in events if isinstance(event, StatusEvent)]
     if len(kept) != len(events):
         logger.info("%s callback for deactivated account %s: %d events dropped", account.channel, account.id,
                     len(events) - len(kept))

@@ -61,7 +61,7 @@ def bounded_json(
                 raise _error_at(path, "Null characters are not allowed.", "null_characters_not_allowed")
             continue
         if isinstance(node, Mapping):
-            children = [(str(key), child) for key, child in node.items()]
+            children: list[tuple[Any, Any]] = [(str(key), child) for key, child in node.items()]
             for key, _ in children:
                 if "\x00" in key:
                     raise _error_at(path, "Null characters are not allowed in keys.", "null_characters_not_allowed")

@@ -46,6 +46,10 @@ class IndexedListSerializer(serializers.ListSerializer):
     ``cardContents[3].media.height``, which needs the list shape and length errors on the list.
     """
 
+    # Set by ListSerializer.__init__; the stubs leave the attributes out.
+    max_length: int | None
+    min_length: int | None
+
     def to_internal_value(self, data: Any) -> list[Any]:
         if not isinstance(data, list):
             raise ValidationError(

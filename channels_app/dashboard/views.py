@@ -78,13 +78,15 @@ def delivery_dashboard(request: HttpRequest) -> TemplateResponse:
         return Panel(title, subtitle, series, line_chart(series, timeline.buckets, bucket))
 
     overall = panel("All traffic", "every channel and account in the filter", timeline.overall)
-    channels = [panel(channel_names.get(s.key.channel, s.key.channel), "channel", s) for s in timeline.per_channel()]
+    channels = [
+        panel(channel_names.get(s.key.channel or "", s.key.channel or ""), "channel", s) for s in timeline.per_channel()
+    ]
     account_panels = []
     for series in per_account:
         found = accounts.get(series.key.traffic_account_id)
         title = found.name if found else str(series.key.traffic_account_id)
         owner = found.customer.email if found else ""
-        subtitle = f"{channel_names.get(series.key.channel, series.key.channel)} · {owner}"
+        subtitle = f"{channel_names.get(series.key.channel or '', series.key.channel)} · {owner}"
         account_panels.append(panel(title, subtitle, series))
     context = {
         **admin.site.each_context(request),

@@ -117,6 +117,8 @@ def inactive_pending_cancel(*, customer_id: UUID | None = None, traffic_account_
         if Customer.objects.filter(id=customer_id, is_active=False).exists():
             return pending_messages_cancel(reason=CUSTOMER_DEACTIVATED, customer_id=customer_id)
         return 0
+    if traffic_account_id is None:
+        return 0
     if TrafficAccount.objects.filter(id=traffic_account_id, is_active=False).exists():
         return pending_messages_cancel(reason=TRAFFIC_ACCOUNT_DEACTIVATED, traffic_account_id=traffic_account_id)
     return 0

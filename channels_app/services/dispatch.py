@@ -17,6 +17,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import structlog
 from django.conf import settings
@@ -218,7 +219,8 @@ def message_send_once(message: Message) -> Outcome:
     try:
         adapter = adapter_for(provider_account(message.traffic_account))
         result = adapter.send(outbound)
-    except ProviderAmbiguous as error:
+    except ProviderAmbiguous as ambiguous:
+        error: SendError = ambiguous
         if adapter.dedupes_on_our_id:  # a retry at once cannot duplicate
             error = ProviderUnavailable(error.code, error.text, exchange=error.exchange)
         return Outcome(message=message, started=started, error=error)
@@ -240,8 +242,8 @@ def outcomes_record(outcomes: list[Outcome]) -> None:
             [
                 _attempt_row(o.message, o.started, "sent", o.result.exchange, "")
                 if o.result
-                else _attempt_row(
-                    o.message, o.started, o.error.kind, o.error.exchange, f"{o.error.code}: {o.error.text}"
+                else _attempt_row(  # an outcome without a result has an error
+                    o.message, o.started, (e := cast(SendError, o.error)).kind, e.exchange, f"{e.code}: {e.text}"
                 )
                 for o in outcomes
             ]
@@ -373,7 +375,8 @@ def _send_claimed(
         limit = group[0].traffic_account.throughput_per_second
         needs_slot = [m for m in group if limit and m.rate_slot_at is None]
         slots = (
-            reserve_slots(account_id=group[0].traffic_account_id, per_second=limit, count=len(needs_slot))
+            # needs_slot is empty when the account has no limit
+            reserve_slots(account_id=group[0].traffic_account_id, per_second=cast(int, limit), count=len(needs_slot))
             if needs_slot
             else []
         )

@@ -42,7 +42,7 @@ def enqueue_dispatch(message_ids: list[uuid.UUID], *, queue: str = DISPATCH_QUEU
         with app.producer_or_acquire() as producer:
             for chunk in chunked(list(message_ids), settings.DISPATCH_CHUNK_SIZE):
                 dispatch_messages.apply_async(
-                    args=[[str(i) for i in chunk]], queue=queue, producer=producer, retry=False
+                    args=([str(i) for i in chunk],), queue=queue, producer=producer, retry=False
                 )
     except Exception:
         # The broker is down: the messages are committed as Ready and the sweeper will publish
@@ -67,7 +67,9 @@ def dispatch_backlog() -> int:
 
     try:
         with app.connection_for_read() as connection:
-            return connection.default_channel.queue_declare(queue=DISPATCH_QUEUE, passive=True).message_count
+            # The broker's channel has queue_declare; the stubs type default_channel as kombu's bare StdChannel.
+            channel = connection.default_channel
+            return channel.queue_declare(queue=DISPATCH_QUEUE, passive=True).message_count  # type: ignore[attr-defined]
     except ChannelError:
         return 0  # the queue does not exist (yet): nothing is waiting in it
     except Exception:

@@ -156,6 +156,7 @@ def failover_after_status_change(*, message: Message, status: str) -> None:
         # under the row lock makes the sweeper skip it.
         cleared = Message.objects.filter(id=message.id).exclude(failover_deadline=None).update(failover_deadline=None)
         if cleared:
+            assert message.failover_position is not None  # set together with failover_chain_id
             failover_trigger(hops=[(message.failover_chain_id, message.failover_position + 1)], now=now)
 
 

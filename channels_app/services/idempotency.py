@@ -58,6 +58,7 @@ def idempotent(
                     problem_type="idempotency-key-reused",
                     detail="This Idempotency-Key was used for a different request.",
                 ) from None
+            assert existing.response_status is not None  # stored in the transaction that inserted the row
             return existing.response_status, existing.response_body
         response_status, body = work()
         IdempotencyRecord.objects.filter(id=record.id).update(response_status=response_status, response_body=body)

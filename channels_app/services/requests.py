@@ -107,6 +107,7 @@ def _failover(payload: Mapping[str, Any]) -> tuple[list[UUID], FailoverSpec] | N
         errors["trafficAccounts"] = [f"Must be a list of 1 to {MAX_FAILOVER_HOPS} traffic account ids."]
     if errors:
         raise exceptions.ValidationError({"failover": {"timeoutFailover": errors}})
+    assert isinstance(accounts, list) and isinstance(seconds, int)  # else errors were raised above
     ids = [
         _parse_uuid(value, f"failover.timeoutFailover.trafficAccounts[{index}]") for index, value in enumerate(accounts)
     ]

@@ -78,7 +78,9 @@ def _new_hop(
         failover_position=index if chain_id else None,
         failover_wanted_status=failover.wanted_status if failover else "",
         failover_timeout_seconds=failover.timeout_seconds if failover else None,
-        failover_deadline=now + timedelta(seconds=failover.timeout_seconds) if first and has_next else None,
+        failover_deadline=(
+            now + timedelta(seconds=failover.timeout_seconds) if first and has_next and failover else None
+        ),
         triggered_at=now if first else None,
         available_at=now if first else None,
         queued_until=now + timedelta(seconds=settings.DISPATCH_REPUBLISH_AFTER_SECONDS) if first else None,
@@ -98,7 +100,11 @@ def _enqueue_after_commit(message_ids: list[uuid.UUID]) -> None:
         return
     # A single send joins others for one publish; a bulk is already chunked.
     if len(message_ids) == 1:
-        transaction.on_commit(lambda: (note_message_origins(message_ids), enqueue_dispatch_soon(message_ids)))
+        def publish() -> None:
+            note_message_origins(message_ids)
+            enqueue_dispatch_soon(message_ids)
+
+        transaction.on_commit(publish)
     else:
         transaction.on_commit(lambda: enqueue_dispatch(message_ids))
 

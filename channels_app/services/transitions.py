@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection, transaction
-from django.db.models import Model
+from django.db.models import Field, Model
 from django.utils import timezone
 
 from channels_app.models import Message, MessageEvent
@@ -88,8 +88,8 @@ def _move_with_event_sql(field_names: tuple[str, ...], event_names: tuple[str, .
     reads the plan with stale statistics).
     """
     quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(Message._meta.get_field(name).column)} = %s" for name in field_names)
-    columns = ", ".join(quote(MessageEvent._meta.get_field(name).column) for name in event_names)
+    assignments = ", ".join(f"{quote(_field(Message, name).column)} = %s" for name in field_names)
+    columns = ", ".join(quote(_field(MessageEvent, name).column) for name in event_names)
     placeholders = ", ".join(["%s"] * len(event_names))
     return (
         f"WITH moved AS (UPDATE {Message._meta.db_table} SET {assignments}"  # noqa: S608
@@ -99,8 +99,13 @@ def _move_with_event_sql(field_names: tuple[str, ...], event_names: tuple[str, .
     )
 
 
+def _field(model: type[Model], name: str) -> Field:
+    """A concrete field by name (get_field's declared type also covers relations and generic keys)."""
+    return cast(Field, model._meta.get_field(name))
+
+
 def _prepared(model: type[Model], values: dict[str, Any]) -> list[Any]:
-    return [model._meta.get_field(name).get_db_prep_save(value, connection) for name, value in values.items()]
+    return [_field(model, name).get_db_prep_save(value, connection) for name, value in values.items()]
 
 
 def _move_with_event(message_id: Any, candidates: list[str], fields: dict[str, Any], event: dict[str, Any]) -> bool:

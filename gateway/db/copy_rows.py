@@ -54,7 +54,8 @@ def copy_text(value: Any) -> str:
     if isinstance(value, datetime):
         return copy_escape(value.isoformat())
     if isinstance(value, Jsonb):
-        return copy_escape(value.dumps(value.obj) if value.dumps else json.dumps(value.obj))
+        text = value.dumps(value.obj) if value.dumps else json.dumps(value.obj)
+        return copy_escape(text if isinstance(text, str) else text.decode())
     if isinstance(value, str | int | UUID):
         return copy_escape(str(value))
     raise TypeError(f"no COPY text form for {type(value).__name__}")
@@ -94,7 +95,8 @@ def server_cursor() -> Iterator[CursorWrapper]:
     own cursors (errors as ``django.db`` exceptions, statements logged when queries are)."""
     connection.ensure_connection()
     cursor = psycopg.Cursor(connection.connection)
-    wrapped = connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
+    # Django wraps any DB-API cursor here; the stubs type the argument as the wrapper itself.
+    wrapped = connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)  # type: ignore[arg-type]
     with wrapped:
         yield wrapped
 

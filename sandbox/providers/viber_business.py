@@ -102,7 +102,7 @@ def _message_problem(message: Any) -> str | None:
         return "exactly one destination is expected"
     if not _PHONE_NUMBER.fullmatch(str(destinations[0].get("to") or "")):
         return "Invalid destination address: Business Messages go to phone numbers in international format"
-    options = message.get("options") if isinstance(message.get("options"), Mapping) else {}
+    options = message["options"] if isinstance(message.get("options"), Mapping) else {}
     label = str(options.get("label") or "PROMOTIONAL")
     if label not in LABELS:
         return f"options.label must be one of {', '.join(LABELS)}"
@@ -132,7 +132,7 @@ class ViberBusinessProvider(Provider):
         destination = message["destinations"][0]
         to = str(destination["to"])
         provider_id = str(destination.get("messageId") or uuid.uuid4())
-        webhooks = message.get("webhooks") if isinstance(message.get("webhooks"), Mapping) else {}
+        webhooks = message["webhooks"] if isinstance(message.get("webhooks"), Mapping) else {}
 
         def success() -> Response:
             return json_response(200, {

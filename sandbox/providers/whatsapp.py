@@ -10,7 +10,7 @@ import base64
 import re
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from sandbox import ids
 from sandbox.behaviours import FAILED, READ, Behaviour
@@ -91,6 +91,7 @@ def _validate_message(body: Mapping[str, Any]) -> str | None:
     content = body.get(kind)
     if not isinstance(content, Mapping) and not (kind == "contacts" and isinstance(content, list)):
         return f"The parameter {kind} is required."
+    content = cast(Mapping[str, Any], content)  # a list only for contacts, which no branch below reads
     if kind == "text":
         text = content.get("body")
         if not isinstance(text, str) or not text:
@@ -324,7 +325,7 @@ class WhatsAppProvider(Provider):
                 "error_data": {"details": title},
                 "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/",
             }]
-            statuses = [("failed", errors)]
+            statuses: list[tuple[str, list[dict[str, object]] | None]] = [("failed", errors)]
         elif report == READ:
             statuses = [("delivered", None), ("read", None)]
         else:

@@ -26,6 +26,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import requests
 from django.conf import settings
@@ -156,7 +157,7 @@ def _read_excerpt(response: requests.Response, deadline: float) -> bytes:
 
 def _classify(response: requests.Response, excerpt: str, latency_ms: float) -> AttemptResult:
     code = response.status_code
-    common = {"status_code": code, "latency_ms": latency_ms, "response_excerpt": excerpt}
+    common: dict[str, Any] = {"status_code": code, "latency_ms": latency_ms, "response_excerpt": excerpt}
     if 200 <= code < 300:
         return AttemptResult(outcome=SUCCEEDED, reason=WebhookAttempt.REASON_OK, **common)
     if code == 429 or code >= 500:

@@ -34,7 +34,7 @@ def enqueue_deliveries(delivery_ids: Iterable[uuid.UUID]) -> None:
     try:
         with app.producer_or_acquire() as producer:
             for delivery_id in ids:
-                deliver_webhook.apply_async(args=[delivery_id], queue=WEBHOOK_QUEUE, producer=producer, retry=False)
+                deliver_webhook.apply_async(args=(delivery_id,), queue=WEBHOOK_QUEUE, producer=producer, retry=False)
     except Exception:
         # The broker is down. The deliveries are committed; the sweeper publishes them once the
         # guard lapses. Raising here would fail a status change that has already happened.

@@ -25,7 +25,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import transaction
@@ -55,7 +55,7 @@ _entries: dict[uuid.UUID, _Entry] = {}
 
 def _current_generation() -> bytes | None:
     """The generation in Redis (``None`` before the first change); raises ``RedisError``."""
-    return get_redis().get(GENERATION_KEY)
+    return cast(bytes | None, get_redis().get(GENERATION_KEY))  # the client leaves responses undecoded
 
 
 def _subscribed_triggers_from_db(traffic_account_id: uuid.UUID) -> frozenset[str]:

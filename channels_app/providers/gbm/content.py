@@ -101,7 +101,8 @@ class GbmCardContentSerializer(StrictSerializer):
     title = MessageTextField(required=False, max_length=200)
     description = MessageTextField(required=False, allow_blank=True, max_length=2000)
     media = GbmMediaSerializer(required=False)
-    suggestions = GbmSuggestionSerializer(many=True, required=False, max_length=MAX_CARD_SUGGESTIONS)
+    # many=True hands min_length/max_length to the ListSerializer; the stubs' Serializer.__init__ lacks them.
+    suggestions = GbmSuggestionSerializer(many=True, required=False, max_length=MAX_CARD_SUGGESTIONS)  # type: ignore[call-arg]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not present(attrs, ("title", "media")):
@@ -111,7 +112,8 @@ class GbmCardContentSerializer(StrictSerializer):
 
 class GbmCarouselCardSerializer(StrictSerializer):
     cardWidth = EnumField(("SMALL", "MEDIUM"), required=False)
-    cardContents = GbmCardContentSerializer(many=True, min_length=MIN_CAROUSEL_CARDS, max_length=MAX_CAROUSEL_CARDS)
+    # many=True hands min_length/max_length to the ListSerializer; the stubs' Serializer.__init__ lacks them.
+    cardContents = GbmCardContentSerializer(many=True, min_length=MIN_CAROUSEL_CARDS, max_length=MAX_CAROUSEL_CARDS)  # type: ignore[call-arg]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("cardWidth") != "SMALL":
@@ -138,7 +140,8 @@ class GbmContentSerializer(StrictSerializer):
     image = GbmContentInfoSerializer(required=False)
     standaloneCard = GbmCardContentSerializer(required=False)
     carouselCard = GbmCarouselCardSerializer(required=False)
-    suggestions = GbmSuggestionSerializer(many=True, required=False, max_length=MAX_MESSAGE_SUGGESTIONS)
+    # many=True hands min_length/max_length to the ListSerializer; the stubs' Serializer.__init__ lacks them.
+    suggestions = GbmSuggestionSerializer(many=True, required=False, max_length=MAX_MESSAGE_SUGGESTIONS)  # type: ignore[call-arg]
     representative = GbmRepresentativeSerializer(required=False)
     fallback = MessageTextField(required=False, max_length=MAX_TEXT)
     forceFallback = serializers.BooleanField(required=False)

@@ -147,10 +147,10 @@ def _inbound_content(message: Mapping[str, Any]) -> dict[str, Any]:
             "filename": message.get("file_name"), "size": message.get("size"),
         })
     if kind == "location":
-        location = message.get("location") if isinstance(message.get("location"), Mapping) else {}
+        location = message["location"] if isinstance(message.get("location"), Mapping) else {}
         return {"type": "location", "latitude": location.get("lat"), "longitude": location.get("lon")}
     if kind == "contact":
-        contact = message.get("contact") if isinstance(message.get("contact"), Mapping) else {}
+        contact = message["contact"] if isinstance(message.get("contact"), Mapping) else {}
         return _compact({
             "type": "contact", "name": contact.get("name"), "phoneNumber": contact.get("phone_number"),
         })
@@ -188,8 +188,8 @@ def _event_from_payload(payload: Mapping[str, Any]) -> CallbackEvent | None:
             return None
         return UserStateEvent(user=user, reachable=event != "unsubscribed", reason=event, raw=payload)
     if event == "message":
-        sender = payload.get("sender") if isinstance(payload.get("sender"), Mapping) else {}
-        message = payload.get("message") if isinstance(payload.get("message"), Mapping) else {}
+        sender = payload["sender"] if isinstance(payload.get("sender"), Mapping) else {}
+        message = payload["message"] if isinstance(payload.get("message"), Mapping) else {}
         if not sender.get("id") or payload.get("message_token") is None:
             return None
         return InboundEvent(

@@ -128,18 +128,18 @@ def _report_event(result: Mapping[str, Any]) -> StatusEvent | None:
     if "seenAt" in result:  # a seen report carries no status
         return StatusEvent(status="Read", provider_message_id=provider_id,
                            occurred_at=_timestamp(result.get("seenAt")), raw=result)
-    status = result.get("status") if isinstance(result.get("status"), Mapping) else {}
+    status = result["status"] if isinstance(result.get("status"), Mapping) else {}
     group = str(status.get("groupName", "")).upper()
     gateway_status = _STATUS_GROUPS.get(group)
     if gateway_status is None:
         return None
     error_code = error_text = ""
     if gateway_status == "Failed":
-        error = result.get("error") if isinstance(result.get("error"), Mapping) else {}
+        error = result["error"] if isinstance(result.get("error"), Mapping) else {}
         named = error if error.get("name") and error.get("name") != "NO_ERROR" else status
         error_code = group if group == "EXPIRED" else str(named.get("id", "") or group)
         error_text = str(named.get("description") or named.get("name") or group)
-    price = result.get("price") if isinstance(result.get("price"), Mapping) else {}
+    price = result["price"] if isinstance(result.get("price"), Mapping) else {}
     billing = {
         key: str(value)[:32]
         for key, value in (

@@ -266,7 +266,7 @@ class WhatsAppAdapter(ChannelAdapter):
         return f"{self._graph_root}/{self.account.credentials.get('waba_id', '')}/message_templates"
 
     def create_template(
-        self, *, name: str, category: str, language: str, components: list[Mapping[str, Any]]
+        self, *, name: str, category: str, language: str, components: list[dict[str, Any]]
     ) -> dict[str, Any]:
         """Submit a template for review; Meta answers ``{"id", "status", "category"}``."""
         payload, _ = self._call(

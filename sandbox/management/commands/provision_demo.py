@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -19,6 +19,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from accounts_app.models import Customer, TrafficAccount
 from channels_app.providers.accounts import provider_account
 from channels_app.providers.registry import adapter_for
+from channels_app.providers.telegram.adapter import TelegramAdapter
+from channels_app.providers.viber.adapter import ViberAdapter
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-password-123"  # noqa: S105 - development demo only, refused when DEBUG is off
@@ -146,9 +148,10 @@ class Command(BaseCommand):
         sandbox.register_gbm(webhook_url=f"{base}/callbacks/gbm/{gbm.id}", client_token=gbm.credentials["client_token"])
         # Viber and Telegram have real webhook APIs: register through the adapters, as in production.
         viber = accounts["viber"]
-        adapter_for(provider_account(viber)).set_webhook(url=f"{base}/callbacks/viber?ta={viber.id}")
+        viber_adapter = cast(ViberAdapter, adapter_for(provider_account(viber)))
+        viber_adapter.set_webhook(url=f"{base}/callbacks/viber?ta={viber.id}")
         telegram = accounts["telegram"]
-        adapter_for(provider_account(telegram)).set_webhook(
+        cast(TelegramAdapter, adapter_for(provider_account(telegram))).set_webhook(
             url=f"{base}/callbacks/telegram?ta={telegram.id}", secret_token=telegram.credentials["secret_token"]
         )
         self.stdout.write(f"sandbox callbacks now go to {base}")
