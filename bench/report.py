@@ -245,7 +245,7 @@ def render_markdown(report: Report, scenarios: dict[str, ModuleType]) -> str:
         lines += ["", f"## {module.TITLE}", ""]
         header = ["case", *[label for _, label in module.COLUMNS], "gateway CPU ms/item", "accepted", "final",
                   "pending", "missing (worst run)", "calibration ms before/after"]
-        body = []
+        body: list[list[Any]] = []
         for result in results:
             error = result.median.get("error")
             if error:
@@ -297,8 +297,8 @@ def render_markdown(report: Report, scenarios: dict[str, ModuleType]) -> str:
                   "Redis is the shared server, so other users' traffic counts in its share. The ceiling is the "
                   "rate at which the gateway alone would use every core of this machine."]
     lines += _statements_section(report)
-    activity = [(f"{c.scenario} {c.case}", c.runs[0].get("postgres_activity")) for c in report.cases if c.runs]
-    activity = [(name, a) for name, a in activity if a and a.get("top")]
+    sampled = [(f"{c.scenario} {c.case}", c.runs[0].get("postgres_activity")) for c in report.cases if c.runs]
+    activity: list[tuple[str, dict[str, Any]]] = [(name, a) for name, a in sampled if a and a.get("top")]
     if activity:
         lines += ["", "## What PostgreSQL was busy with (pg_stat_activity sampled 5/s, first run)", "",
                   "`active` is the average number of backends running the statement (literals replaced by ?); "

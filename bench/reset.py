@@ -16,6 +16,7 @@ import contextlib
 import logging
 import time
 import uuid
+from typing import Any
 
 from bench.fake_client import FakeProviderClient
 from bench.stack import CELERY_QUEUES
@@ -78,7 +79,7 @@ def messages_park() -> int:
     from channels_app.status import Status
 
     table = connection.ops.quote_name(Message._meta.db_table)
-    params: dict[str, object] = {"parked": [Status.READY, Status.SCHEDULED], "cancelled": Status.CANCELLED,
+    params: dict[str, Any] = {"parked": [Status.READY, Status.SCHEDULED], "cancelled": Status.CANCELLED,
                                  "limit": PARK_BATCH}
     parked = 0
     for _ in range(PARK_PASSES):

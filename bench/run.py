@@ -166,6 +166,7 @@ class Runner:
         load_before, started = os.getloadavg()[0], time.monotonic()
         cpu = procinfo.CpuTracker(self.stack.cpu_groups).start()
         if profiling and self.profiler is not None:
+            assert self.stack.web is not None  # started above
             targets = {"web": self.stack.web.pid, **{p.name: p.pid for p in self.stack.workers}}
             self.profiler.start(f"{module.NAME}-{case.name}", targets)
         try:

@@ -34,7 +34,7 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -87,7 +87,8 @@ def request_json(request: HttpRequest) -> Any:
     content_type = meta.get("CONTENT_TYPE", meta.get("HTTP_CONTENT_TYPE", ""))
     if content_type != JSON and not media_type_matches(JSON, content_type):
         raise exceptions.UnsupportedMediaType(content_type)
-    raw = request.body if request._read_started else request.read()  # DRF's Request makes the same choice
+    # DRF's Request makes the same choice (``_read_started`` is Django's, absent from the stubs).
+    raw = request.body if request._read_started else request.read()  # type: ignore[attr-defined]
     encoding = request.encoding or settings.DEFAULT_CHARSET
     if encoding.lower() in _UTF8 and not _MAYBE_BIG_INTEGER.search(raw):
         try:
@@ -114,10 +115,11 @@ class LeanJSONPostView(APIView):
     def answer_post(self, request: HttpRequest, customer: Customer, payload: Any) -> HttpResponse:
         raise NotImplementedError
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not _lean(request):
             return super().dispatch(request, *args, **kwargs)
-        self.args, self.kwargs, self.request = args, kwargs, request
+        # DRF keeps its Request here; the lean path has none, and nothing it calls reads more.
+        self.args, self.kwargs, self.request = args, kwargs, request  # type: ignore[assignment]
         try:
             authenticated = bearer_customer(request)
             if authenticated is None:
@@ -128,20 +130,21 @@ class LeanJSONPostView(APIView):
                 raise exceptions.Throttled(wait)
             response = self.answer_post(request, customer, request_json(request))
         except Exception as exc:
-            response = self._problem(request, exc)
-            if response is None:
+            problem = self._problem(request, exc)
+            if problem is None:
                 raise  # not an API error: the middleware answers (a database outage is a 503)
+            response = problem
         response["Allow"] = ", ".join(self.allowed_methods)  # as DRF's finalize_response adds it
         return response
 
     def _problem(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
         if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
-            exc.auth_header = BEARER_CHALLENGE  # what APIView.handle_exception sets
+            exc.auth_header = BEARER_CHALLENGE  # type: ignore[union-attr]  # APIView.handle_exception sets it too
         context = {"view": self, "args": self.args, "kwargs": self.kwargs, "request": request}
         problem: Response | None = problem_exception_handler(exc, context)
         if problem is None:
             return None
-        response = json_response(problem.data, problem.status_code, problem.content_type)
+        response = json_response(problem.data, problem.status_code, problem.content_type or "application/json")
         for header, value in problem.items():
             if header.lower() != "content-type":
                 response[header] = value

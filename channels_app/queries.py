@@ -190,7 +190,7 @@ def pending_messages_cancel(
     express, so a cancellation of any size is one statement."""
     if (customer_id is None) == (traffic_account_id is None):
         raise ValueError("Name exactly one of customer_id and traffic_account_id.")
-    params = {
+    params: dict[str, Any] = {
         "cancelled": Status.CANCELLED,
         "now": now,
         "owner": customer_id or traffic_account_id,
@@ -416,7 +416,8 @@ def timeline_bucket_counts(
         " GROUP BY GROUPING SETS ((kind, bucket), (channel, kind, bucket), (channel, traffic_account_id, kind, bucket))"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [bucket, start, *base_params, start, end])
+        # psycopg adapts a timedelta to an interval; the stubs leave it out of the parameter types.
+        cursor.execute(sql, [bucket, start, *base_params, start, end])  # type: ignore[list-item]
         return cursor.fetchall()
 
 

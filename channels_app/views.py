@@ -153,7 +153,7 @@ class MessageSendApi(LeanJSONPostView):
             "or the Idempotency-Key was used for a different request."
         ),
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: CustomerRequest) -> Response:
         status_code, body = _send_answer(request, request.user, request.data)
         return Response(body, status=status_code)
 
@@ -178,7 +178,7 @@ class MessageBulkSendApi(LeanJSONPostView):
             "invalid destination is refused whole (400) with the index of every bad one as `destinations[i]`."
         ),
     )
-    def post(self, request: Request) -> HttpResponse:
+    def post(self, request: CustomerRequest) -> HttpResponse:
         answer = _bulk_answer(request, request.user, request.data)
         if isinstance(answer, bytes):
             return HttpResponse(answer, content_type="application/json")

@@ -71,7 +71,7 @@ def classify_http_answer(
     the provider's code decided wins over the status, and the status decides the rest. A status
     below 400 whose body reports a failure nobody classified is a refusal of this message.
     """
-    error_class = ProviderThrottled if status == 429 else None
+    error_class: type[SendError] | None = ProviderThrottled if status == 429 else None
     if error_class is None and reported is not None:
         error_class = reported.error_class
     if error_class is None:

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from django.conf import settings
@@ -255,7 +255,8 @@ def message_send_bulk(*, customer: Customer, payload: Mapping[str, Any]) -> Bulk
                 chain_ids=chain_ids,
             )
             queries.events_copy(cursor, _first_event(template, now), message_ids=hop_ids[index])
-        _enqueue_after_commit(hop_ids[0])
+        # The ids as COPY wrote them (UUID texts): the queue writes every id as text either way.
+        _enqueue_after_commit(cast(list[uuid.UUID], hop_ids[0]))
         _observe_after_commit(
             Counter({hop.account.channel: len(raw_destinations) for hop in plan.hops}),
             plan.hops[0].account.id,

@@ -38,7 +38,7 @@ def model_from_values(model: type[ModelT], values: Sequence[Any], attnames: Sequ
         fields = [by_attname[name] for name in attnames]
     converted = []
     for field, value in zip(fields, values, strict=True):
-        for convert in field.get_db_converters(connection):
+        for convert in field.get_db_converters(connection):  # type: ignore[attr-defined]  # missing from django-stubs
             value = convert(value, None, connection)
         converted.append(value)
     return model.from_db(connection.alias, [field.attname for field in fields], converted)

@@ -126,8 +126,8 @@ def _receipt_events(payload: Mapping[str, Any]) -> list[CallbackEvent]:
 
 
 def _sender_name(payload: Mapping[str, Any]) -> str:
-    context = payload.get("context") if isinstance(payload.get("context"), Mapping) else {}
-    user = context.get("userInfo") if isinstance(context.get("userInfo"), Mapping) else {}
+    context = payload["context"] if isinstance(payload.get("context"), Mapping) else {}
+    user = context["userInfo"] if isinstance(context.get("userInfo"), Mapping) else {}
     return str(user.get("displayName") or "")
 
 

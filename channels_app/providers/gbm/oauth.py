@@ -139,7 +139,7 @@ class TokenTransport(google.auth.transport.requests.Request):
         # The parent closes its session when collected; ours is the process-wide pool.
         pass
 
-    def __call__(  # type: ignore[override]
+    def __call__(
         self,
         url: str,
         method: str = "GET",

@@ -292,8 +292,8 @@ class WhatsAppAdapter(ChannelAdapter):
         for _ in range(_MAX_TEMPLATE_PAGES):
             payload, _exchange = self._call("GET", self._templates_url, params=params)
             templates.extend(dict(item) for item in mappings(payload.get("data")))
-            paging = payload.get("paging") if isinstance(payload.get("paging"), Mapping) else {}
-            cursors = paging.get("cursors") if isinstance(paging.get("cursors"), Mapping) else {}
+            paging = payload["paging"] if isinstance(payload.get("paging"), Mapping) else {}
+            cursors = paging["cursors"] if isinstance(paging.get("cursors"), Mapping) else {}
             after = cursors.get("after")
             if not paging.get("next") or not after or after in seen_cursors:
                 break

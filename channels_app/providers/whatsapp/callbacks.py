@@ -195,7 +195,7 @@ def _inbound_content(message: Mapping[str, Any]) -> dict[str, Any] | None:
 def _unsupported_content(message: Mapping[str, Any]) -> dict[str, Any]:
     """A message the Cloud API could not hand over (``unsupported``, or a type newer than this
     adapter) still reaches the agent, with the type and Meta's reason, instead of vanishing."""
-    body = message.get("unsupported") if isinstance(message.get("unsupported"), Mapping) else {}
+    body = message["unsupported"] if isinstance(message.get("unsupported"), Mapping) else {}
     errors = message.get("errors") if isinstance(message.get("errors"), list) else []
     first = errors[0] if errors and isinstance(errors[0], Mapping) else {}
     reason = first.get("title") or first.get("message")
@@ -237,7 +237,7 @@ def _interactive_content(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _order_content(body: Mapping[str, Any]) -> dict[str, Any]:
-    items = body.get("product_items") if isinstance(body.get("product_items"), list) else []
+    items = body["product_items"] if isinstance(body.get("product_items"), list) else []
     return _compact(
         {
             "type": "order",
