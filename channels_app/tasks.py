@@ -22,11 +22,13 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(name="channels.dispatch_messages", acks_late=True, ignore_result=True, bind=True)
-def dispatch_messages(self: Task, message_ids: list[str]) -> None:
+def dispatch_messages(self: Task, message_ids: list[str], traffic_account_id: str | None = None) -> None:
     # The lane is the queue the task came from; a task run eagerly (no broker) counts as bulk.
+    # Tasks queued before they named their account have no traffic_account_id: still accepted.
     routing_key = (self.request.delivery_info or {}).get("routing_key")
     lane = routing_key if routing_key in DISPATCH_LANES else DISPATCH_QUEUE
-    summary = messages_dispatch([uuid.UUID(i) for i in message_ids], lane=lane)
+    account_id = uuid.UUID(traffic_account_id) if traffic_account_id else None
+    summary = messages_dispatch([uuid.UUID(i) for i in message_ids], lane=lane, traffic_account_id=account_id)
     logger.debug("dispatched chunk: %s", summary)
 
 

@@ -10,6 +10,7 @@ is the outbox and the dispatch sweeper republishes what stays Ready.
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import os
 import threading
@@ -19,6 +20,9 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from kombu.exceptions import ChannelError
+from redis.exceptions import RedisError
+
+from gateway.redis import get_redis
 
 logger = logging.getLogger(__name__)
 
@@ -32,17 +36,30 @@ def chunked(ids: list[uuid.UUID], size: int) -> Iterable[list[uuid.UUID]]:
         yield ids[start : start + size]
 
 
-def enqueue_dispatch(message_ids: list[uuid.UUID], *, queue: str = DISPATCH_QUEUE) -> None:
+def enqueue_dispatch(
+    message_ids: list[uuid.UUID],
+    *,
+    queue: str = DISPATCH_QUEUE,
+    traffic_account_id: uuid.UUID | None = None,
+) -> None:
     """Publish chunk tasks to ``queue``: the bulk lane by default, DISPATCH_PRIORITY_QUEUE for
-    single sends."""
+    single sends. ``traffic_account_id``, when every message is of that account (a bulk), rides
+    with each task, so the worker takes the account's permit before it touches a row; a task
+    without it (single sends of many accounts, tasks queued before it existed) is grouped by
+    the worker."""
     from channels_app.tasks import dispatch_messages
     from gateway.celery import app
 
+    kwargs = {"traffic_account_id": str(traffic_account_id)} if traffic_account_id else {}
     try:
         with app.producer_or_acquire() as producer:
             for chunk in chunked(list(message_ids), settings.DISPATCH_CHUNK_SIZE):
                 dispatch_messages.apply_async(
-                    args=[[str(i) for i in chunk]], queue=queue, producer=producer, retry=False
+                    args=[[str(i) for i in chunk]],
+                    kwargs=kwargs,
+                    queue=queue,
+                    producer=producer,
+                    retry=False,
                 )
     except Exception:
         # The broker is down: the messages are committed as Ready and the sweeper will publish
@@ -61,8 +78,70 @@ def enqueue_dispatch_by_lane(message_ids: list[uuid.UUID], single_ids: set[uuid.
         enqueue_dispatch(bulk)
 
 
+# Chunks put aside until a moment later: a sorted set per lane, each member a chunk (its ids and
+# account, plus a nonce so equal chunks stay apart) scored by when it is due. Kept in Redis, not
+# as Celery ETA tasks, so a worker holds no more than the task it runs (prefetch 1) and a killed
+# worker takes no deferred chunk with it. The dispatch sweeper, every second, publishes what is due.
+_POP_DUE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+if #due > 0 then redis.call('ZREM', KEYS[1], unpack(due)) end
+return due
+"""
+DEFERRED_PUBLISH_BATCH = 500
+
+
+def deferred_key(queue: str) -> str:
+    return f"gw:dispatch:deferred:{queue}"
+
+
+def dispatch_defer(message_ids: list[uuid.UUID], *, queue: str, traffic_account_id: uuid.UUID, until: float) -> None:
+    """Publish this chunk of one account to ``queue`` at ``until`` (a Unix time), not now. Nothing
+    is written to its messages: should Redis refuse, they are still Ready and the sweeper
+    republishes them once their republish guard has passed."""
+    member = json.dumps(
+        {"ids": [str(i) for i in message_ids], "account": str(traffic_account_id), "nonce": uuid.uuid4().hex[:12]}
+    )
+    try:
+        get_redis().zadd(deferred_key(queue), {member: until})
+    except RedisError:
+        logger.warning("%d messages not deferred (Redis unreachable); the sweeper republishes them", len(message_ids))
+
+
+def deferred_dispatch_publish(now: float) -> int:
+    """Publish the deferred chunks due by ``now`` to their lanes; how many were published. A chunk
+    is taken out of the set before its publish: if that publish is lost, its messages are still
+    Ready and the sweeper's republish guard covers them."""
+    published = 0
+    for queue in DISPATCH_LANES:
+        try:
+            due = get_redis().eval(_POP_DUE, 1, deferred_key(queue), now, DEFERRED_PUBLISH_BATCH)
+        except RedisError:
+            logger.warning("deferred dispatch chunks not checked (Redis unreachable)")
+            return published
+        for member in due:
+            chunk = json.loads(member)
+            enqueue_dispatch(
+                [uuid.UUID(i) for i in chunk["ids"]], queue=queue, traffic_account_id=uuid.UUID(chunk["account"])
+            )
+        published += len(due)
+    return published
+
+
 def dispatch_backlog() -> int:
-    """Dispatch tasks waiting in the broker, or 0 when the broker cannot tell (unreachable)."""
+    """Bulk dispatch chunks waiting: tasks in the broker and chunks put aside for a permit (they
+    wait as well, and the sweeper must not queue their messages again meanwhile); what cannot be
+    counted (unreachable) counts 0."""
+    return _queued_dispatch_tasks() + _deferred_chunks(DISPATCH_QUEUE)
+
+
+def _deferred_chunks(queue: str) -> int:
+    try:
+        return int(get_redis().zcard(deferred_key(queue)))
+    except RedisError:
+        return 0
+
+
+def _queued_dispatch_tasks() -> int:
     from gateway.celery import app
 
     try:

@@ -30,6 +30,18 @@ def message_and_account_columns(message_alias: str, account_alias: str) -> str:
     return ", ".join(columns)
 
 
+@cache
+def model_columns(model: type[Model], alias: str) -> str:
+    """The select list of every concrete column of ``model`` under ``alias``, in field order."""
+    quote = connection.ops.quote_name
+    return ", ".join(f"{alias}.{quote(f.column)}" for f in model._meta.concrete_fields)
+
+
+def model_from_row(model: type[ModelT], row: Sequence[Any]) -> ModelT:
+    """The instance of a row selected with ``model_columns``."""
+    return _model_from_values(model, row)
+
+
 def _model_from_values(model: type[ModelT], values: Sequence[Any]) -> ModelT:
     fields = model._meta.concrete_fields
     converted = []

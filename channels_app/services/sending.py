@@ -92,16 +92,17 @@ def _first_event(message: Message, now: datetime) -> MessageEvent:
     return MessageEvent(message_id=message.id, status=message.status, occurred_at=now, source="api")
 
 
-def _enqueue_after_commit(message_ids: list[uuid.UUID]) -> None:
+def _enqueue_after_commit(message_ids: list[uuid.UUID], *, traffic_account_id: uuid.UUID | None = None) -> None:
     from channels_app.services.dispatch_queue import enqueue_dispatch, enqueue_dispatch_soon
 
     if not message_ids:
         return
-    # A single send joins others for one publish; a bulk is already chunked.
+    # A single send joins others (of any account) for one publish; a bulk is already chunked,
+    # and its chunks name their one account, so a worker takes its permit before claiming.
     if len(message_ids) == 1:
         transaction.on_commit(lambda: (note_message_origins(message_ids), enqueue_dispatch_soon(message_ids)))
     else:
-        transaction.on_commit(lambda: enqueue_dispatch(message_ids))
+        transaction.on_commit(lambda: enqueue_dispatch(message_ids, traffic_account_id=traffic_account_id))
 
 
 def _observe_after_commit(per_channel: Counter[str], traffic_account_id: uuid.UUID, **fields: object) -> None:
@@ -252,7 +253,7 @@ def message_send_bulk(*, customer: Customer, payload: Mapping[str, Any]) -> Bulk
             copy_lines(cursor, Message._meta.db_table, *messages)
             events = event_rows(_first_event(template, now), message_ids=hop_ids[index])
             copy_lines(cursor, MessageEvent._meta.db_table, *events)
-        _enqueue_after_commit(hop_ids[0])
+        _enqueue_after_commit(hop_ids[0], traffic_account_id=plan.hops[0].account.id)
         _observe_after_commit(
             Counter({hop.account.channel: len(raw_destinations) for hop in plan.hops}),
             plan.hops[0].account.id,
