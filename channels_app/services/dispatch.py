@@ -117,9 +117,9 @@ def messages_claim(message_ids: list[uuid.UUID], *, traffic_account_id: uuid.UUI
 
 
 def message_ids_by_account(message_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
-    """The chunk's ids grouped by traffic account, for a task that does not name its account (a
-    task queued before tasks carried it, single sends published together, the sweeper's). A read
-    by primary key; ids no longer stored drop out."""
+    """The chunk's ids grouped by traffic account, for a task that does not name its accounts (a
+    failover's next hops, an operator's requeue, a task queued before tasks named them). A read by
+    primary key; ids no longer stored drop out."""
     grouped: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
     for message_id, account_id in Message.objects.filter(id__in=message_ids).values_list("id", "traffic_account_id"):
         grouped[account_id].append(message_id)
@@ -342,13 +342,18 @@ class DispatchSummary:
 
 
 def messages_dispatch(
-    message_ids: list[uuid.UUID], *, lane: str = DISPATCH_QUEUE, traffic_account_id: uuid.UUID | None = None
+    message_ids: list[uuid.UUID],
+    *,
+    lane: str = DISPATCH_QUEUE,
+    traffic_account_id: uuid.UUID | None = None,
+    accounts: list[uuid.UUID] | None = None,
 ) -> DispatchSummary:
     """Claim and send a chunk, honouring each traffic account's throughput limit, its bound on
     chunks in flight in this lane and its circuit breaker (README "Fair dispatch").
 
-    ``traffic_account_id`` is the account every message of the chunk belongs to, when the task
-    names it; otherwise the chunk is grouped by account with one read. Each account's messages
+    ``traffic_account_id`` is the account every message of the chunk belongs to, ``accounts``
+    the account of each message, when the task names them; otherwise the chunk is grouped by
+    account with one read. Each account's messages
     are claimed only once its permit is held; without one they are queued again later, untouched.
 
     Whatever the chunk claimed and did not get to (an exception, or this worker's heartbeat no
@@ -356,7 +361,15 @@ def messages_dispatch(
     """
     summary = DispatchSummary()
     heartbeat = current_heartbeat()
-    groups = {traffic_account_id: list(message_ids)} if traffic_account_id else message_ids_by_account(message_ids)
+    groups: dict[uuid.UUID, list[uuid.UUID]]
+    if traffic_account_id:
+        groups = {traffic_account_id: list(message_ids)}
+    elif accounts is not None:
+        groups = defaultdict(list)
+        for message_id, account_id in zip(message_ids, accounts, strict=True):
+            groups[account_id].append(message_id)
+    else:
+        groups = message_ids_by_account(message_ids)
     unsent: set[uuid.UUID] = set()
     permits: list[str] = []
     try:

@@ -97,10 +97,12 @@ def _enqueue_after_commit(message_ids: list[uuid.UUID], *, traffic_account_id: u
 
     if not message_ids:
         return
-    # A single send joins others (of any account) for one publish; a bulk is already chunked,
-    # and its chunks name their one account, so a worker takes its permit before claiming.
+    # A single send joins others (of any account) for one publish; a bulk is already chunked.
+    # Tasks name their messages' account, so a worker takes its permit before claiming.
     if len(message_ids) == 1:
-        transaction.on_commit(lambda: (note_message_origins(message_ids), enqueue_dispatch_soon(message_ids)))
+        transaction.on_commit(
+            lambda: (note_message_origins(message_ids), enqueue_dispatch_soon(message_ids, traffic_account_id))
+        )
     else:
         transaction.on_commit(lambda: enqueue_dispatch(message_ids, traffic_account_id=traffic_account_id))
 
@@ -156,7 +158,7 @@ def message_send(*, customer: Customer, payload: Mapping[str, Any]) -> Accepted:
                 )
             )
         insert_together(messages, [_first_event(m, now) for m in messages])
-        _enqueue_after_commit([messages[0].id])
+        _enqueue_after_commit([messages[0].id], traffic_account_id=messages[0].traffic_account_id)
         _observe_after_commit(
             Counter(m.channel for m in messages),
             messages[0].traffic_account_id,

@@ -99,13 +99,14 @@ def dispatch_sweep() -> DispatchSweepSummary:
             .exclude(queued_until__gte=published_before)
             .order_by("available_at")
             .select_for_update(skip_locked=True)
-            .values_list("id", "bulk_id")[:SWEEP_BATCH]
+            .values_list("id", "bulk_id", "traffic_account_id")[:SWEEP_BATCH]
         )
         if due:
-            Message.objects.filter(id__in=[i for i, _ in due]).update(queued_until=now + guard)
+            Message.objects.filter(id__in=[i for i, _, _ in due]).update(queued_until=now + guard)
             # Single sends (no bulk) go back to the priority lane, bulk messages to the bulk lane.
-            ids: list[uuid.UUID] = [i for i, _ in due]
-            singles = {i for i, bulk in due if bulk is None}
-            transaction.on_commit(lambda: enqueue_dispatch_by_lane(ids, singles))
+            ids: list[uuid.UUID] = [i for i, _, _ in due]
+            singles = {i for i, bulk, _ in due if bulk is None}
+            account_of = {i: account for i, _, account in due}
+            transaction.on_commit(lambda: enqueue_dispatch_by_lane(ids, singles, account_of))
     summary.published = len(due)
     return summary

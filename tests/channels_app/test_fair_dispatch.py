@@ -17,7 +17,12 @@ from channels_app.models import DispatchAttempt, Message
 from channels_app.services.account_permits import HeldPermits
 from channels_app.services.circuit_breaker import CIRCUIT_OPEN_CODE, breaker_open_until
 from channels_app.services.dispatch import messages_dispatch
-from channels_app.services.dispatch_queue import DISPATCH_PRIORITY_QUEUE, DISPATCH_QUEUE, deferred_key
+from channels_app.services.dispatch_queue import (
+    DISPATCH_PRIORITY_QUEUE,
+    DISPATCH_QUEUE,
+    CoalescingPublisher,
+    deferred_key,
+)
 from channels_app.services.sweeper import dispatch_sweep
 from channels_app.services.worker_heartbeat import Heartbeat
 from channels_app.status import Status
@@ -179,6 +184,9 @@ def test_the_sweeper_sends_single_sends_to_the_priority_lane_and_bulk_to_the_bul
     assert summary.published == 2
     assert get_redis().llen(DISPATCH_PRIORITY_QUEUE) == 1
     assert get_redis().llen(DISPATCH_QUEUE) == 1
+    # Each task names the account, so the worker takes its permit before claiming.
+    for queue in (DISPATCH_PRIORITY_QUEUE, DISPATCH_QUEUE):
+        assert [kwargs for _, kwargs, _ in _queued_tasks(queue)] == [{"traffic_account_id": str(sms_account.id)}]
 
 
 def test_the_chunks_of_a_bulk_name_their_account_so_the_permit_comes_before_the_claim(
@@ -209,3 +217,38 @@ def test_while_a_chunk_waits_for_a_permit_the_sweeper_does_not_queue_its_message
     assert dispatch_sweep().published == 0
     get_redis().delete(deferred_key(DISPATCH_QUEUE))
     assert dispatch_sweep().published == 3
+
+
+@responses.activate
+def test_single_sends_of_two_accounts_published_together_name_each_and_only_the_busy_account_waits(
+    auth_client, sms_account, settings
+):
+    settings.DISPATCH_ACCOUNT_CONCURRENCY = 1
+    responses.post("https://mitto.test/sms", json=MITTO_OK)
+    other_account = TrafficAccountFactory(customer=auth_client.customer, channel="sms", base_url="https://mitto.test")
+    sends = []
+    for account in (sms_account, other_account):
+        response = auth_client.post(
+            "/api/v1/Message/send",
+            {"trafficAccountId": str(account.id), "destination": "+41751230000", "sms": {"text": "otp"}},
+            format="json",
+        )
+        sends.append(Message.objects.get(id=response.json()["messageId"]))
+    mine, theirs = sends
+    publisher = CoalescingPublisher(interval=30, chunk_size=100)
+    publisher.submit([mine.id], sms_account.id)
+    publisher.submit([theirs.id], other_account.id)
+    publisher.flush()
+    [(ids, kwargs, _headers)] = _queued_tasks(DISPATCH_PRIORITY_QUEUE)
+    assert kwargs == {"traffic_account_ids": [str(sms_account.id), str(other_account.id)]}
+    # This account has a chunk in flight elsewhere (a task run here counts in the bulk lane).
+    assert HeldPermits(Heartbeat(interval=1.0, ttl=5.0)).acquire(sms_account.id, DISPATCH_QUEUE, 1)
+
+    dispatch_messages.apply(args=[ids], kwargs=kwargs)
+
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert (theirs.status, len(responses.calls)) == (Status.SENT, 1)
+    assert (mine.status, mine.attempts) == (Status.READY, 0)
+    [member] = get_redis().zrange(deferred_key(DISPATCH_QUEUE), 0, -1)
+    assert json.loads(member)["ids"] == [str(mine.id)]
