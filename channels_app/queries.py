@@ -75,17 +75,6 @@ def account_and_customer_are_active(traffic_account_id: uuid.UUID) -> bool:
 # msg_ready_due, and with statistics that undercount Ready rows (right after any large bulk) the
 # planner scans every due message for each chunk instead of fetching the chunk's ids by primary
 # key. The expression cannot use an index (test_query_plans reads the plan).
-CLAIM_SQL = (
-    f"WITH claimed AS (UPDATE {Message._meta.db_table}"  # noqa: S608
-    " SET status = %s, claimed_at = %s, attempts = attempts + 1, updated_at = %s, claimed_by = %s"
-    " WHERE id = ANY(%s) AND (status || '') = %s AND (available_at IS NULL OR available_at <= %s)"
-    f" AND {account_and_customer_active(Message._meta.db_table)}"
-    " RETURNING *)"
-    f" SELECT {select_list((Message, 'claimed'), (TrafficAccount, 'a'))} FROM claimed"
-    f" JOIN {TrafficAccount._meta.db_table} a ON a.id = claimed.traffic_account_id"
-)
-
-
 def _message_with_account(row: Sequence[Any]) -> Message:
     message, account = models_from_row(row, Message, TrafficAccount)
     message = cast(Message, message)
@@ -93,14 +82,46 @@ def _message_with_account(row: Sequence[Any]) -> Message:
     return message
 
 
-def messages_claim(message_ids: list[uuid.UUID], *, worker_id: str, now: datetime) -> list[Message]:
-    """``Ready -> Sending`` for the given messages still Ready and due, with their accounts as the
-    claim left them. Raw: the conditional UPDATE and the read of what it claimed are one
+# `status || ''` is deliberate: a plain `status = 'Ready'` matches the partial index msg_ready_due,
+# and with statistics that undercount Ready rows (right after any large bulk) the planner scans
+# every due message for each chunk instead of fetching the chunk's ids by primary key. A chunk that
+# holds its account's permit claims only that account's messages (the optional account parameter).
+# The account is not joined: its row, credentials decrypted, is loaded once per chunk
+# (_CLAIM_ACCOUNTS_SQL) instead of once per message.
+CLAIM_SQL = (
+    f"WITH claimed AS (UPDATE {Message._meta.db_table}"  # noqa: S608
+    " SET status = %s, claimed_at = %s, attempts = attempts + 1, updated_at = %s, claimed_by = %s"
+    " WHERE id = ANY(%s) AND (status || '') = %s AND (available_at IS NULL OR available_at <= %s)"
+    " AND (%s::uuid IS NULL OR traffic_account_id = %s::uuid)"
+    f" AND {account_and_customer_active(Message._meta.db_table)}"
+    " RETURNING *)"
+    f" SELECT {select_list((Message, 'claimed'))} FROM claimed"
+)
+_CLAIM_ACCOUNTS_SQL = (
+    f"SELECT {select_list((TrafficAccount, 'a'))} FROM {TrafficAccount._meta.db_table} a"  # noqa: S608
+    " WHERE a.id = ANY(%s)"
+)
+
+
+def messages_claim(
+    message_ids: list[uuid.UUID], *, worker_id: str, now: datetime, traffic_account_id: uuid.UUID | None = None
+) -> list[Message]:
+    """``Ready -> Sending`` for the given messages still Ready and due (only ``traffic_account_id``'s
+    when given), as the claim left them, each with its account: one object per account, loaded
+    once for the chunk. Raw: the conditional UPDATE and the read of what it claimed are one
     statement (the ORM's ``update`` returns a count), and compiling ``select_related`` for every
     chunk cost a third of a worker's CPU."""
+    claim: list[Any] = [Status.SENDING, now, now, worker_id, list(message_ids), Status.READY, now]
     with connection.cursor() as cursor:
-        cursor.execute(CLAIM_SQL, [Status.SENDING, now, now, worker_id, list(message_ids), Status.READY, now])
-        return [_message_with_account(row) for row in cursor.fetchall()]
+        cursor.execute(CLAIM_SQL, [*claim, traffic_account_id, traffic_account_id])
+        messages = [model_from_values(Message, row) for row in cursor.fetchall()]
+        if not messages:
+            return []
+        cursor.execute(_CLAIM_ACCOUNTS_SQL, [list({m.traffic_account_id for m in messages})])
+        accounts = {a.id: a for a in (model_from_values(TrafficAccount, row) for row in cursor.fetchall())}
+    for message in messages:
+        message.traffic_account = accounts[message.traffic_account_id]
+    return messages
 
 
 _CLAIM_STATE_SQL = (

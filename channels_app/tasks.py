@@ -22,11 +22,25 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(name="channels.dispatch_messages", acks_late=True, ignore_result=True, bind=True)
-def dispatch_messages(self: Task, message_ids: list[str]) -> None:
+def dispatch_messages(
+    self: Task,
+    message_ids: list[str],
+    traffic_account_id: str | None = None,
+    traffic_account_ids: list[str] | None = None,
+) -> None:
     # The lane is the queue the task came from; a task run eagerly (no broker) counts as bulk.
+    # The account of the messages: one for all (a bulk), or one per message (single sends
+    # published together), or none in a task queued before tasks named it (still accepted).
     routing_key = (self.request.delivery_info or {}).get("routing_key")
     lane = routing_key if routing_key in DISPATCH_LANES else DISPATCH_QUEUE
-    summary = messages_dispatch([uuid.UUID(i) for i in message_ids], lane=lane)
+    ids = [uuid.UUID(i) for i in message_ids]
+    if traffic_account_id:
+        accounts: list[uuid.UUID] | None = [uuid.UUID(traffic_account_id)] * len(ids)
+    elif traffic_account_ids and len(traffic_account_ids) == len(ids):
+        accounts = [uuid.UUID(a) for a in traffic_account_ids]
+    else:
+        accounts = None
+    summary = messages_dispatch(ids, lane=lane, accounts=accounts)
     logger.debug("dispatched chunk: %s", summary)
 
 

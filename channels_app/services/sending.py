@@ -93,20 +93,21 @@ def _first_event(message: Message, now: datetime) -> MessageEvent:
     return MessageEvent(message_id=message.id, status=message.status, occurred_at=now, source="api")
 
 
-def _enqueue_after_commit(message_ids: list[uuid.UUID]) -> None:
+def _enqueue_after_commit(message_ids: list[uuid.UUID], *, traffic_account_id: uuid.UUID | None = None) -> None:
     from channels_app.services.dispatch_queue import enqueue_dispatch, enqueue_dispatch_soon
 
     if not message_ids:
         return
-    # A single send joins others for one publish; a bulk is already chunked.
+    # A single send joins others (of any account) for one publish; a bulk is already chunked.
+    # Tasks name their messages' account, so a worker takes its permit before claiming.
     if len(message_ids) == 1:
         def publish() -> None:
             note_message_origins(message_ids)
-            enqueue_dispatch_soon(message_ids)
+            enqueue_dispatch_soon(message_ids, traffic_account_id)
 
         transaction.on_commit(publish)
     else:
-        transaction.on_commit(lambda: enqueue_dispatch(message_ids))
+        transaction.on_commit(lambda: enqueue_dispatch(message_ids, traffic_account_id=traffic_account_id))
 
 
 def _observe_after_commit(per_channel: Counter[str], traffic_account_id: uuid.UUID, **fields: object) -> None:
@@ -160,7 +161,7 @@ def message_send(*, customer: Customer, payload: Mapping[str, Any]) -> Accepted:
                 )
             )
         insert_together(messages, [_first_event(m, now) for m in messages])
-        _enqueue_after_commit([messages[0].id])
+        _enqueue_after_commit([messages[0].id], traffic_account_id=messages[0].traffic_account_id)
         _observe_after_commit(
             Counter(m.channel for m in messages),
             messages[0].traffic_account_id,
@@ -256,7 +257,7 @@ def message_send_bulk(*, customer: Customer, payload: Mapping[str, Any]) -> Bulk
             )
             queries.events_copy(cursor, _first_event(template, now), message_ids=hop_ids[index])
         # The ids as COPY wrote them (UUID texts): the queue writes every id as text either way.
-        _enqueue_after_commit(cast(list[uuid.UUID], hop_ids[0]))
+        _enqueue_after_commit(cast(list[uuid.UUID], hop_ids[0]), traffic_account_id=plan.hops[0].account.id)
         _observe_after_commit(
             Counter({hop.account.channel: len(raw_destinations) for hop in plan.hops}),
             plan.hops[0].account.id,

@@ -1,6 +1,7 @@
 """The outbox sweeper: recover what the fast path lost.
 
-Runs every second or so from beat. It republishes Ready messages that are due and not already
+Runs every second or so from beat. It queues the chunks put aside while their account had no
+dispatch permit free once they are due, republishes Ready messages that are due and not already
 queued (broker was down at accept time, retry backoff elapsed, throughput slot reached), and
 returns to Ready the messages whose worker died mid-send: within seconds when the worker that
 claimed them has no heartbeat any more (``worker_heartbeat``), at the latest when the claim
@@ -17,6 +18,7 @@ never, go out again; once the queue is empty everything due goes.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,7 +28,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from channels_app.models import Message
-from channels_app.services.dispatch_queue import dispatch_backlog, enqueue_dispatch_by_lane
+from channels_app.services.dispatch_queue import (
+    deferred_dispatch_publish,
+    dispatch_backlog,
+    enqueue_dispatch_by_lane,
+)
 from channels_app.services.worker_heartbeat import workers_confirmed_dead
 from channels_app.status import Status
 from gateway import metrics
@@ -43,6 +49,7 @@ class DispatchSweepSummary:
     recovered: int = 0
     published: int = 0
     released: int = 0
+    deferred_published: int = 0  # chunks put aside because their account had no permit free
 
 
 def dead_worker_claims_release(now: datetime) -> int:
@@ -69,6 +76,7 @@ def dead_worker_claims_release(now: datetime) -> int:
 
 def dispatch_sweep() -> DispatchSweepSummary:
     summary = DispatchSweepSummary()
+    summary.deferred_published = deferred_dispatch_publish(time.time())
     now = timezone.now()
     summary.released = dead_worker_claims_release(now)
     lease = timedelta(seconds=settings.DISPATCH_CLAIM_LEASE_SECONDS)
@@ -91,13 +99,14 @@ def dispatch_sweep() -> DispatchSweepSummary:
             .exclude(queued_until__gte=published_before)
             .order_by("available_at")
             .select_for_update(skip_locked=True)
-            .values_list("id", "bulk_id")[:SWEEP_BATCH]
+            .values_list("id", "bulk_id", "traffic_account_id")[:SWEEP_BATCH]
         )
         if due:
-            Message.objects.filter(id__in=[i for i, _ in due]).update(queued_until=now + guard)
+            Message.objects.filter(id__in=[i for i, _, _ in due]).update(queued_until=now + guard)
             # Single sends (no bulk) go back to the priority lane, bulk messages to the bulk lane.
-            ids: list[uuid.UUID] = [i for i, _ in due]
-            singles = {i for i, bulk in due if bulk is None}
-            transaction.on_commit(lambda: enqueue_dispatch_by_lane(ids, singles))
+            ids: list[uuid.UUID] = [i for i, _, _ in due]
+            singles = {i for i, bulk, _ in due if bulk is None}
+            account_of = {i: account for i, _, account in due}
+            transaction.on_commit(lambda: enqueue_dispatch_by_lane(ids, singles, account_of))
     summary.published = len(due)
     return summary

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from channels_app.callbacks.tokens import verify_callback_token
 from channels_app.models import DispatchAttempt, Message
-from channels_app.services.dispatch import messages_dispatch, retry_delay
+from channels_app.services.dispatch import messages_claim, messages_dispatch, retry_delay
 from channels_app.services.dispatch_queue import dispatch_backlog, enqueue_dispatch
 from channels_app.services.sweeper import BACKLOG_PATIENCE, dispatch_sweep
 from channels_app.status import Status
@@ -89,6 +89,21 @@ def test_a_duplicate_task_does_not_send_twice(auth_client, sms_account):
 
     assert second.claimed == 0
     assert len(responses.calls) == 1
+
+
+def test_a_claim_loads_the_account_once_and_takes_only_the_named_accounts_messages(auth_client, sms_account):
+    mine = [_send_sms(auth_client, sms_account, destination=f"+4175123123{i}") for i in range(3)]
+    other_account = TrafficAccountFactory(customer=auth_client.customer, channel="sms", base_url="https://other.test")
+    other = _send_sms(auth_client, other_account, destination="+41751231239")
+
+    claimed = messages_claim([m.id for m in [*mine, other]], traffic_account_id=sms_account.id)
+
+    assert sorted(m.id for m in claimed) == sorted(m.id for m in mine)
+    # One account object for the chunk, its credentials decrypted as stored.
+    assert len({id(m.traffic_account) for m in claimed}) == 1
+    assert claimed[0].traffic_account.credentials == sms_account.credentials
+    other.refresh_from_db()
+    assert (other.status, other.attempts) == (Status.READY, 0)  # not this chunk's account: left alone
 
 
 @responses.activate

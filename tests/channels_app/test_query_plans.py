@@ -77,7 +77,10 @@ def test_claiming_a_chunk_goes_by_primary_key(stale_statistics):
     ready = _messages(stale_statistics, 200, Status.READY)[:25]
     now = timezone.now()
 
-    plan = _plan(CLAIM_SQL, [Status.SENDING, now, now, "worker-1", [m.id for m in ready], Status.READY, now])
+    account = ready[0].traffic_account_id  # a chunk claims only its account's messages
+    claim = [Status.SENDING, now, now, "worker-1", [m.id for m in ready], Status.READY, now, account, account]
+
+    plan = _plan(CLAIM_SQL, claim)
 
     assert "channels_app_message_pkey" in plan, plan
 
