@@ -258,8 +258,9 @@ def message_send_once(message: Message) -> Outcome:
 
 def _send_unit(messages: list[Message]) -> list[Outcome]:
     """The outcomes of one provider call: ``message_send_once`` alone, ``send_many`` for two or
-    more messages that ``send_units`` grouped. A crash leaves the messages ``Sending``: the lease
-    expires and the sweeper retries them; it must not stop the rest of the chunk."""
+    more messages that ``send_units`` grouped. A crash while sending counts as an attempt of
+    each message (``DispatchCrashed``, as in ``message_send_once``); one outside it leaves the
+    message ``Sending`` for the lease and the sweeper. Neither stops the rest of the chunk."""
     if len(messages) == 1:
         try:
             return [message_send_once(messages[0])]
@@ -460,7 +461,8 @@ def _send_claimed(
             if not heartbeat.is_fresh() or parked_until is not None:
                 break
             unsent.difference_update(message.id for message, _ in unit)
-            # A report came, or the account was deactivated: those stay unsent.
+            # The guard gives up the claims of messages a report moved on or whose account was
+            # deactivated meanwhile; those are skipped.
             allowed = [message for message, _ in unit if guard.allows(message)]
             outcomes = _send_unit(allowed)
             pending.extend(outcomes)
