@@ -10,6 +10,9 @@ what the benchmark needs, in the wire format of the real thing:
   (``{"id", "timestamp", "to", "textLength", "responseCode": 0, "responseText": "SMS sent"}``),
   the same shape ``sandbox/providers/mitto.py`` answers and
   ``MittoSmsAdapter._accepted_id`` parses.
+* ``POST /smsbulk`` (comma-separated ``to``) is answered like Mitto answers a bulk send,
+  ``{"responseCode": 0, "responseText", "messages": [{"id", "timestamp", "to", "textLength"}]}``,
+  with one report per receiver to the call's one ``callback`` URL.
 * For every send with a ``callback`` URL (the gateway's DLR URL with its signed token) a
   delivery report ``{"messageId", "status": "Delivered", "errorcode": "0"}`` is POSTed to that
   very URL after ``report_delay`` seconds, the body the sandbox posts. With ``hold`` on, reports
@@ -114,6 +117,43 @@ class FakeProvider:
             "responseText": "SMS sent",
         }
 
+    def smsbulk(self, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any] | None]:
+        """Mitto's ``/smsbulk``: ``to`` is comma-separated; one id per receiver (dashed, as
+        Mitto writes bulk ids) and one report per receiver to the call's one callback URL."""
+        if not headers.get("x-mitto-api-key", "").strip():
+            self.counts["sends_unauthorised"] += 1
+            return 401, {"responseText": "Invalid API key"}
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            self.counts["sends_invalid"] += 1
+            return 500, {"responseCode": 1, "responseText": "Malformed request body"}
+        if not isinstance(payload, dict) or not payload.get("from"):
+            self.counts["sends_invalid"] += 1
+            return 400, {"responseCode": 5, "responseText": "Empty sender"}
+        receivers = [part.strip().lstrip("+") for part in str(payload.get("to") or "").split(",") if part.strip()]
+        if not receivers:
+            self.counts["sends_invalid"] += 1
+            return 400, {"responseCode": 7, "responseText": "Empty receiver"}
+        if not payload.get("text"):
+            self.counts["sends_invalid"] += 1
+            return 400, {"responseCode": 3, "responseText": "Empty message"}
+        self.counts["bulk_calls"] += 1
+        self.counts["sends"] += len(receivers)
+        timestamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        text_length = len(str(payload["text"]))
+        callback = str(payload.get("callback") or "")
+        messages = []
+        for receiver in receivers:
+            raw = os.urandom(16).hex()
+            provider_id = f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
+            messages.append({"id": provider_id, "timestamp": timestamp, "to": receiver, "textLength": text_length})
+            if callback:
+                report = json.dumps({"messageId": provider_id, "status": "Delivered", "errorcode": "0"},
+                                    separators=(",", ":")).encode()
+                self.schedule(callback, report)
+        return 200, {"responseCode": 0, "responseText": "SMS sent", "messages": messages}
+
     def schedule(self, url: str, body: bytes) -> None:
         self._seq += 1
         report = Report(time.monotonic() + self.report_delay, self._seq, url, body, self.generation)
@@ -191,6 +231,8 @@ class FakeProvider:
         path = path.split("?", 1)[0]
         if path in ("/sms", "/sms.json"):
             return self.sms(headers, body) if method == "POST" else (405, {"responseText": "Method not allowed"})
+        if path in ("/smsbulk", "/smsbulk.json"):
+            return self.smsbulk(headers, body) if method == "POST" else (405, {"responseText": "Method not allowed"})
         if path.startswith("/hooks/"):
             return self.webhook(headers, body) if method == "POST" else (405, None)
         if path == "/_fake/health":

@@ -317,6 +317,8 @@ DISPATCH_ACCOUNT_BUSY_RETRY_SECONDS = env.float("DISPATCH_ACCOUNT_BUSY_RETRY_SEC
 DISPATCH_BREAKER_FAILURES = env.int("DISPATCH_BREAKER_FAILURES", default=5)
 DISPATCH_BREAKER_COOLDOWN_SECONDS = env.float("DISPATCH_BREAKER_COOLDOWN_SECONDS", default=30.0)
 DISPATCH_CHUNK_SIZE = env.int("DISPATCH_CHUNK_SIZE", default=100)
+# Most destinations in one Mitto /smsbulk call (a chunk's same-text SMS of one account); 1 turns it off.
+MITTO_BULK_MAX_DESTINATIONS = env.int("MITTO_BULK_MAX_DESTINATIONS", default=500)
 # Single sends accepted within this window leave as one dispatch task (0: one task per send).
 DISPATCH_PUBLISH_COALESCE_SECONDS = env.float("DISPATCH_PUBLISH_COALESCE_SECONDS", default=0.005)
 SENDBULK_MAX_DESTINATIONS = env.int("SENDBULK_MAX_DESTINATIONS", default=100_000)

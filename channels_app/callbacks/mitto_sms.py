@@ -7,19 +7,28 @@ the message the report applies to: the report's own ``messageId`` never chooses 
 Mitto spells its ids with and without dashes, and a report may carry an earlier attempt's id
 (a send that timed out but went through), so a differing id is recorded in the message's
 history rather than refusing a genuine report.
+
+A ``/smsbulk`` call has one callback URL for all its destinations, so its token names the traffic
+account (purpose ``dlr_bulk``) and the report's ``messageId`` picks the message among that
+account's outbound messages only: the provider ids answered by the call, stored when its outcomes
+are recorded. A report that overtakes that recording finds the account's messages still
+``Sending`` and is answered 409 with ``Retry-After`` (``ReportNotYetMatched``), so Mitto resends it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from uuid import UUID
 
 from django.http import HttpRequest, HttpResponse
 
+from accounts_app.models import TrafficAccount
 from channels_app import queries
 from channels_app.callbacks.accounts import callback_account
-from channels_app.callbacks.http import callback_request, not_found, rejected
+from channels_app.callbacks.http import callback_request, malformed, not_found, rejected
 from channels_app.callbacks.processing import log_rejection, parse_and_apply
 from channels_app.callbacks.tokens import TOKEN_QUERY_PARAMETER, token_generation_matches
 from channels_app.models import Message
@@ -27,6 +36,8 @@ from channels_app.providers.accounts import provider_account
 from channels_app.providers.base import CallbackEvent, CallbackRejected, StatusEvent
 from channels_app.providers.mitto_sms.adapter import MittoSmsAdapter, canonical_message_id
 from gateway.channels import Channel
+
+logger = logging.getLogger(__name__)
 
 
 def _reported_message(message_id: UUID) -> Message | None:
@@ -75,6 +86,68 @@ def mitto_dlr(request: HttpRequest) -> HttpResponse:
         parse=lambda: _in_stored_spelling(message, adapter.parse_dlr(callback, message_id)),
         reported=message,
     )
+
+
+def _id_spellings(reported: str) -> list[str]:
+    """The ways Mitto may write one id: as reported, without dashes, and as a dashed UUID."""
+    canonical = canonical_message_id(reported)
+    spellings = {reported.strip(), canonical}
+    if len(canonical) == 32:
+        with contextlib.suppress(ValueError):
+            spellings.add(str(UUID(hex=canonical)))
+    return [spelling for spelling in spellings if spelling]
+
+
+def _matched_by_provider_id(
+    account: TrafficAccount, events: Sequence[CallbackEvent]
+) -> tuple[list[CallbackEvent], Message | None]:
+    """The events with the account's message their provider id names filled in (in the stored
+    spelling), and that message; events naming no stored id are left for ``report_apply``,
+    which asks for a retry while the account has sends awaiting their answer."""
+    matched: Message | None = None
+    result: list[CallbackEvent] = []
+    for event in events:
+        if isinstance(event, StatusEvent) and event.provider_message_id:
+            message = (
+                Message.objects.select_related("traffic_account")
+                .filter(
+                    traffic_account=account,
+                    direction=Message.OUTBOUND,
+                    provider_message_id__in=_id_spellings(event.provider_message_id),
+                )
+                .exclude(provider_message_id="")
+                .first()
+            )
+            if message is not None:
+                matched = message
+                event = replace(event, message_id=message.id, provider_message_id=message.provider_message_id)
+        result.append(event)
+    return result, matched
+
+
+def mitto_bulk_dlr(request: HttpRequest) -> HttpResponse:
+    """A report on one destination of a ``/smsbulk`` call (module docstring)."""
+    callback = callback_request(request)
+    try:
+        account_id = MittoSmsAdapter.verify_bulk_dlr(callback)
+    except CallbackRejected as refusal:
+        log_rejection(Channel.SMS, refusal)
+        return rejected(refusal)
+    account = callback_account(str(account_id), channel=Channel.SMS)
+    if account is None:
+        return not_found()
+    if not token_generation_matches(callback.query.get(TOKEN_QUERY_PARAMETER, ""), account.callback_token_generation):
+        revoked = CallbackRejected("callback token revoked for this traffic account")
+        log_rejection(Channel.SMS, revoked)
+        return rejected(revoked)
+    adapter = MittoSmsAdapter(provider_account(account))
+    try:
+        parsed = adapter.parse_dlr(callback, None)
+    except ValueError as error:
+        logger.warning("sms bulk report for account %s is malformed: %s", account.id, error)
+        return malformed()
+    events, reported = _matched_by_provider_id(account, parsed)
+    return parse_and_apply(account=account, parse=lambda: events, reported=reported)
 
 
 def mitto_inbound(request: HttpRequest) -> HttpResponse:

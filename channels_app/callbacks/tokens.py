@@ -25,13 +25,15 @@ from django.core.exceptions import ImproperlyConfigured
 
 from channels_app.providers.base import CallbackRejected
 
-CallbackPurpose = Literal["dlr", "inbound"]
+CallbackPurpose = Literal["dlr", "dlr_bulk", "inbound"]
 
 ALGORITHM = "HS256"
 TOKEN_QUERY_PARAMETER = "token"  # noqa: S105 (a parameter name, not a secret)
 _REQUIRED_CLAIMS = ["sub", "pur", "iat", "nbf", "exp"]
 _KEY_SETTINGS: dict[str, str] = {
     "dlr": "MITTO_DLR_SIGNING_KEYS",
+    # One URL for every destination of a ``/smsbulk`` call: subject = the traffic account id.
+    "dlr_bulk": "MITTO_DLR_SIGNING_KEYS",
     "inbound": "MITTO_INBOUND_SIGNING_KEYS",
 }
 GENERATION_CLAIM = "gen"

@@ -12,6 +12,7 @@ app_name = "callbacks"
 
 urlpatterns = [
     path("sms/dlr", views.sms_dlr, name="sms-dlr"),
+    path("sms/dlr-bulk", views.sms_dlr_bulk, name="sms-dlr-bulk"),
     path("sms/inbound", views.sms_inbound, name="sms-inbound"),
     path("whatsapp/<str:account_id>", views.whatsapp, name="whatsapp"),
     path("viber", views.viber, name="viber"),

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from channels_app.callbacks.addresses import ACCOUNT_QUERY_PARAMETER
 from channels_app.callbacks.gbm import gbm_callback
-from channels_app.callbacks.mitto_sms import mitto_dlr, mitto_inbound
+from channels_app.callbacks.mitto_sms import mitto_bulk_dlr, mitto_dlr, mitto_inbound
 from channels_app.callbacks.processing import signed_callback
 from channels_app.callbacks.whatsapp import whatsapp_subscription
 from gateway.channels import Channel
@@ -20,6 +20,12 @@ from gateway.channels import Channel
 @require_http_methods(["GET", "POST"])
 def sms_dlr(request: HttpRequest) -> HttpResponse:
     return mitto_dlr(request)
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def sms_dlr_bulk(request: HttpRequest) -> HttpResponse:
+    return mitto_bulk_dlr(request)
 
 
 @csrf_exempt

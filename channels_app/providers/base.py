@@ -8,7 +8,7 @@ without a database, and the dispatch service stays the only place that writes st
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -223,6 +223,9 @@ class ChannelAdapter(ABC):
     default_error_texts: ClassVar[Mapping[type[SendError], str]] = {}
     # The HTTP statuses that mean bad credentials or permissions (not a refused message).
     config_statuses: ClassVar[frozenset[int]] = frozenset({401, 403})
+    # Whether ``send_many`` takes several messages in one provider call (Mitto's ``/smsbulk``):
+    # dispatch groups messages for an adapter only then.
+    sends_in_bulk: ClassVar[bool] = False
 
     def __init__(self, account: ProviderAccount, session: requests.Session | None = None) -> None:
         from channels_app.providers.http import pooled_session
@@ -244,6 +247,21 @@ class ChannelAdapter(ABC):
         if error is not None:
             raise error
         return self.parse_answer(message, response, exchange)
+
+    def send_many(
+        self, messages: Sequence[OutboundMessage], *, callback_url: str | None = None
+    ) -> list[SendResult | SendError]:
+        """One result or error per message, in order, never raised. ``callback_url`` is the one
+        report URL of a provider call that carries several messages; this default sends one by
+        one, each message with its own ``callback_url``, so adapters without a bulk call need
+        nothing."""
+        results: list[SendResult | SendError] = []
+        for message in messages:
+            try:
+                results.append(self.send(message))
+            except SendError as error:
+                results.append(error)
+        return results
 
     def perform(self, request: ProviderRequest) -> tuple[requests.Response, HttpExchange]:
         """Call and classify, for a provider's other calls (webhooks, templates): the answer of a

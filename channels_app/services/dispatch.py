@@ -52,6 +52,7 @@ from channels_app.services.circuit_breaker import (
     breaker_record_failure,
     breaker_record_success,
 )
+from channels_app.services.dispatch_bulk import messages_send_bulk, send_units
 from channels_app.services.dispatch_queue import DISPATCH_QUEUE, dispatch_defer
 from channels_app.services.dispatch_recheck import SendGuard
 from channels_app.services.test_mode import is_simulated, simulated_reports_apply, simulated_send
@@ -248,6 +249,45 @@ def message_send_once(message: Message) -> Outcome:
         crashed = DispatchCrashed("internal_error", f"{type(exc).__name__} while sending")
         return Outcome(message=message, started=started, error=crashed)
     return Outcome(message=message, started=started, result=result)
+
+
+# ---- one provider call: one message, or a group of them (services/dispatch_bulk.py) ------------
+
+
+def _send_unit(messages: list[Message]) -> list[Outcome]:
+    """The outcomes of one provider call: ``message_send_once`` alone, ``send_many`` for two or
+    more messages that ``send_units`` grouped. A crash while sending counts as an attempt of
+    each message (``DispatchCrashed``, as in ``message_send_once``); one outside it leaves the
+    message ``Sending`` for the lease and the sweeper. Neither stops the rest of the chunk."""
+    if len(messages) == 1:
+        try:
+            return [message_send_once(messages[0])]
+        except Exception:
+            logger.exception("dispatch of message %s crashed", messages[0].id)
+            return []
+    if not messages:
+        return []
+    started = timezone.now()
+    try:
+        results = messages_send_bulk(messages)
+    except Exception as exc:
+        logger.exception("bulk dispatch of %d messages crashed", len(messages))
+        crashed = DispatchCrashed("internal_error", f"{type(exc).__name__} while sending")
+        results = [crashed] * len(messages)
+    return [
+        Outcome(message=m, started=started, result=r, error=None)
+        if isinstance(r, SendResult)
+        else Outcome(message=m, started=started, error=r)
+        for m, r in zip(messages, results, strict=True)
+    ]
+
+
+def _call_outcome(outcomes: list[Outcome]) -> Outcome:
+    """The outcome that feeds the breaker for a call: one call counts once, as unavailable only
+    when every message of it was (a whole-call failure), else as its first success if any."""
+    if all(o.error is not None and o.error.kind == "unavailable" for o in outcomes):
+        return outcomes[0]
+    return next((o for o in outcomes if o.result is not None), outcomes[0])
 
 
 def outcomes_record(outcomes: list[Outcome]) -> None:
@@ -451,22 +491,20 @@ def _send_claimed(group: list[Message], summary: DispatchSummary, unsent: set[uu
     flushed_at = time.monotonic()
     guard = SendGuard(account_id)
     breaker_reset = True
-    for message, slot in to_send:
+    for unit in send_units(to_send, settings.MITTO_BULK_MAX_DESTINATIONS):
+        slot = max((s for _, s in unit if s is not None), default=None)
         if slot is not None and slot > time.time():
             time.sleep(slot - time.time())
         if not heartbeat.is_fresh() or parked_until is not None:
             break
-        unsent.discard(message.id)
-        if not guard.allows(message):  # a report came, or the account was deactivated
-            continue
-        try:
-            pending.append(message_send_once(message))
-        except Exception:
-            # Leave it Sending: the lease expires and the sweeper retries it. One bad message
-            # must not stop the rest of the chunk.
-            logger.exception("dispatch of message %s crashed", message.id)
-        if pending and pending[-1].message is message:
-            parked_until, breaker_reset = _count_for_breaker(pending[-1], reset=breaker_reset)
+        unsent.difference_update(message.id for message, _ in unit)
+        # The guard gives up the claims of messages a report moved on or whose account was
+        # deactivated meanwhile; those are skipped.
+        allowed = [message for message, _ in unit if guard.allows(message)]
+        outcomes = _send_unit(allowed)
+        pending.extend(outcomes)
+        if outcomes:
+            parked_until, breaker_reset = _count_for_breaker(_call_outcome(outcomes), reset=breaker_reset)
         # Record in small batches: fewer statements, yet statuses stay fresh for reports.
         if len(pending) >= RECORD_BATCH or time.monotonic() - flushed_at > RECORD_INTERVAL_SECONDS:
             outcomes_record(pending)

@@ -136,7 +136,7 @@ class MittoProvider(Provider):
 
     def _bulk(self, request: Request, body: Mapping[str, Any], receivers: list[str]) -> Response:
         destinations = [r.lstrip("+") for r in receivers]
-        ids = [uuid.uuid4().hex for _ in destinations]
+        ids = [str(uuid.uuid4()) for _ in destinations]  # Mitto's bulk ids are dashed, /sms ones are not
         tickets = [
             self.ticket(
                 request, destination=destination, provider_id=provider_id,

@@ -126,3 +126,38 @@ def test_the_webhook_receiver_counts_signed_events(fake_provider) -> None:
     assert stats["counts"]["webhooks_signed"] == 1
     assert stats["webhook_events"] == {"Delivered": 2}
     assert stats["last_webhook_at"] >= stats["first_webhook_at"]
+
+
+@pytest.mark.django_db
+def test_a_bulk_send_gets_one_id_per_receiver_and_each_report_delivers_its_message(
+    fake_provider, recording_server, settings
+) -> None:
+    settings.MITTO_DLR_SIGNING_KEYS = ["bench-test-dlr-key-0123456789abcdef0123456789"]
+    account = TrafficAccountFactory(channel="sms", base_url=fake_provider.url)
+    token = issue_callback_token(subject=str(account.id), purpose="dlr_bulk")
+    token_path = callback_url_with_token("/callbacks/sms/dlr-bulk", token)
+    outbound = [
+        OutboundMessage(id=uuid.uuid4(), destination=f"+4175123123{i}", content={"text": "Hi", "sender": "Bench"})
+        for i in range(3)
+    ]
+
+    # given three messages the fake accepted in one /smsbulk call
+    results = adapter_for(fake_provider.url).send_many(outbound, callback_url=f"{recording_server.url}{token_path}")
+    assert all(re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", r.provider_message_id)
+               for r in results)
+    assert fake_provider.stats()["counts"]["bulk_calls"] == 1
+    messages = [
+        sent_message(account, destination=o.destination, message_id=o.id, provider_message_id=r.provider_message_id)
+        for o, r in zip(outbound, results, strict=True)
+    ]
+
+    # when the fake posts one report per receiver to the call's one URL
+    assert wait_until(lambda: len(recording_server.received) == 3)
+
+    # then each of them, replayed against the gateway, delivers its own message
+    for path, _, body in recording_server.received:
+        assert path == token_path
+        assert Client().post(path, data=body, content_type="application/json").status_code == 200
+    for message in messages:
+        message.refresh_from_db()
+        assert message.status == Status.DELIVERED

@@ -281,9 +281,10 @@ class _SlowProvider:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_deactivation_while_a_chunk_is_being_sent_stops_the_rest_of_it(auth_client):
+def test_a_deactivation_while_a_chunk_is_being_sent_stops_the_rest_of_it(auth_client, settings):
     """Committed rows, so the provider's thread can switch the account off on its own connection
     while the worker is waiting for the first answer."""
+    settings.MITTO_BULK_MAX_DESTINATIONS = 1  # one provider call per message, as this test counts
     account_id: list = []
 
     def deactivate() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
@@ -293,15 +294,23 @@ def test_throughput_limit_defers_what_does_not_fit_the_next_second(auth_client):
         customer=auth_client.customer, channel="sms", base_url="https://mitto.test", throughput_per_second=2
     )
     responses.post("https://mitto.test/sms", json=MITTO_OK)
+    responses.post("https://mitto.test/smsbulk", json={"responseCode": 0, "messages": [
+        {"id": f"id-{i}", "to": f"4175123123{i}"} for i in range(6)
+    ]})
     messages = [_send_sms(auth_client, account, destination=f"+4175123123{i}") for i in range(6)]
 
     summary = messages_dispatch([m.id for m in messages])
+    deferred = Message.objects.filter(id__in=[m.id for m in messages], status=Status.READY).order_by("available_at")
 
-    # 2/s: slots at +0, +0.5, +1.0 are sent now; +1.5, +2.0, +2.5 go back to the outbox at their slot.
+    # 2/s: slots at +0, +0.5, +1.0 are sent now (the same text: in one /smsbulk call, made at the
+    # last of those slots); +1.5, +2.0, +2.5 go back to the outbox at their slot.
     assert summary.claimed == 6
     assert summary.deferred == 3
-    assert len(responses.calls) == 3
-    deferred = Message.objects.filter(id__in=[m.id for m in messages], status=Status.READY).order_by("available_at")
+    (call,) = responses.calls
+    assert call.request.url == "https://mitto.test/smsbulk"
+    sent_to = set(json.loads(call.request.body)["to"].split(","))
+    assert len(sent_to) == 3
+    assert sent_to == {m.destination.lstrip("+") for m in messages if m.id not in {d.id for d in deferred}}
     assert deferred.count() == 3
     assert all(m.rate_slot_at == m.available_at for m in deferred)
     assert all(m.attempts == 0 for m in deferred)

@@ -32,6 +32,13 @@ from tests.factories import TrafficAccountFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_dispatch_queues")]
 
+
+@pytest.fixture(autouse=True)
+def _one_call_per_message(settings):
+    """These tests count provider calls per message (fairness, the breaker); the same-text
+    messages they accept would otherwise go in /smsbulk calls (tests/channels_app/test_dispatch_bulk.py)."""
+    settings.MITTO_BULK_MAX_DESTINATIONS = 1
+
 MITTO_OK = {"id": "p-1", "responseCode": 0, "responseText": "SMS sent", "to": "41751231234"}
 
 

@@ -75,7 +75,7 @@ def test_bulk_answers_per_recipient(sandbox: LocalSandbox, control: SandboxClien
     assert payload["responseCode"] == 0
     accepted, refused = payload["messages"]
     assert accepted["to"] == "41790000001"
-    assert re.fullmatch(r"[0-9a-f]{32}", accepted["id"])
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", accepted["id"])
     assert refused == {"to": "41790000002", "responseCode": 8, "responseText": "Invalid receiver"}
 
 
@@ -116,6 +116,45 @@ def test_dlr_follows_the_report_behaviour(
 
     (dlr,) = inbox.wait_for(1)
     assert dlr.json() == {"messageId": sent["id"], "status": status, "errorcode": errorcode}
+
+
+def test_bulk_sends_one_dlr_per_receiver_to_the_call_callback_url(
+    sandbox: LocalSandbox, control: SandboxClient, inbox: Receiver, http: requests.Session
+) -> None:
+    body = dict(load_fixture("mitto_sms.json"), to="41790000001,41790000003",
+                callback=f"{inbox.url}/callbacks/sms/dlr-bulk?token=account-token")
+
+    sent = http.post(f"{sandbox.url}/smsbulk", json=body, headers=KEY).json()
+
+    dlrs = inbox.wait_for(2)
+    assert {d.path for d in dlrs} == {"/callbacks/sms/dlr-bulk"}
+    assert all(d.query == {"token": "account-token"} for d in dlrs)
+    assert sorted(d.json()["messageId"] for d in dlrs) == sorted(m["id"] for m in sent["messages"])
+    assert all(d.json()["status"] == "Delivered" for d in dlrs)
+
+
+@pytest.mark.parametrize(
+    ("changes", "headers", "status", "code"),
+    [
+        ({"from": ""}, KEY, 400, 5),
+        ({"to": ""}, KEY, 400, 7),
+        ({"text": ""}, KEY, 400, 3),
+        ({"to": "41790000001,12ab"}, KEY, 400, 8),
+        ({}, {"X-Mitto-API-Key": "invalid"}, 401, None),
+        ({}, {}, 401, None),
+    ],
+)
+def test_bulk_refuses_what_mitto_refuses(
+    sandbox: LocalSandbox, control: SandboxClient, http: requests.Session,
+    changes: dict, headers: dict, status: int, code: int | None,
+) -> None:
+    body = dict(load_fixture("mitto_sms.json"), to="41790000001,41790000003") | changes
+
+    response = http.post(f"{sandbox.url}/smsbulk", json=body, headers=headers)
+
+    assert response.status_code == status
+    assert response.json().get("responseCode") == code
+    assert control.stats()["callbacksPending"] == 0
 
 
 def test_no_callback_url_means_no_dlr(sandbox: LocalSandbox, control: SandboxClient, http: requests.Session) -> None:

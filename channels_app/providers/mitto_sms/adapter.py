@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -28,6 +28,7 @@ from channels_app.providers.base import (
     HttpExchange,
     InboundEvent,
     OutboundMessage,
+    ProviderAmbiguous,
     ProviderConfigError,
     ProviderRejected,
     ProviderRequest,
@@ -154,6 +155,63 @@ class MittoSmsAdapter(ChannelAdapter):
             secrets=(api_key,),
         )
 
+    # ---- sending several messages in one call (/smsbulk) ------------------------------------
+
+    sends_in_bulk = True
+
+    def send_many(
+        self, messages: Sequence[OutboundMessage], *, callback_url: str | None = None
+    ) -> list[SendResult | SendError]:
+        """Messages of one text, sender and options in ``/smsbulk`` calls, one per set of distinct
+        destinations (Mitto answers one id per number, so a number twice in one call could not
+        be told apart). Every message gets the outcome of its call: a whole-call failure (429,
+        401, 5xx, a timeout) is every message's, else its own entry of the answer, matched by
+        ``to``. ``callback_url`` receives the reports of every destination (the caller's
+        account-wide token; reports are matched by the provider ids answered here)."""
+        results: list[SendResult | SendError | None] = [None] * len(messages)
+        for call in _distinct_destination_calls(messages):
+            group = [messages[i] for i in call]
+            for i, outcome in zip(call, self._send_bulk_call(group, callback_url), strict=True):
+                results[i] = outcome
+        return [outcome for outcome in results if outcome is not None]
+
+    def build_bulk_request(self, messages: Sequence[OutboundMessage], callback_url: str | None) -> ProviderRequest:
+        """The ``/smsbulk`` call: the ``/sms`` body of the first message (they share text, sender
+        and options) with every destination in ``to``, comma-separated, and no ``reference``
+        (it would name one message only)."""
+        single = self.build_request(OutboundMessage(
+            id=messages[0].id, destination=messages[0].destination, content=messages[0].content,
+            callback_url=callback_url,
+        ))
+        body = dict(single.json)
+        body.pop("reference", None)
+        body["to"] = ",".join(m.destination.lstrip("+") for m in messages)
+        return ProviderRequest(
+            single.method, f"{self.base_url}/smsbulk", json=body, headers=single.headers, secrets=single.secrets
+        )
+
+    def _send_bulk_call(
+        self, messages: Sequence[OutboundMessage], callback_url: str | None
+    ) -> list[SendResult | SendError]:
+        try:
+            response, exchange = self.call(self.build_bulk_request(messages, callback_url))
+        except SendError as failed:  # a timeout or connection error: the same for every message
+            return [failed] * len(messages)
+        refused = self.classify_answer(response, exchange)
+        if refused is not None:
+            return [refused] * len(messages)
+        payload = json_object(response) or {}
+        items = payload.get("messages")
+        by_to: dict[str, Mapping[str, Any]] = {}
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, Mapping) and item.get("to") not in (None, ""):
+                by_to.setdefault(str(item["to"]).strip().lstrip("+"), item)
+        outcomes: list[SendResult | SendError] = []
+        for message in messages:
+            destination = message.destination.lstrip("+")
+            outcomes.append(_bulk_outcome(by_to.get(destination), _narrowed(exchange, destination, len(messages))))
+        return outcomes
+
     def classify_answer(self, response: requests.Response, exchange: HttpExchange) -> SendError | None:
         """``responseCode`` 0 accepts the message even under a refusal status (4xx): the body
         names the message Mitto took. Throttling, credential and server statuses still count."""
@@ -211,15 +269,23 @@ class MittoSmsAdapter(ChannelAdapter):
         subject = verify_callback_token(request.query.get(TOKEN_QUERY_PARAMETER, ""), purpose="dlr")
         return _subject_uuid(subject)
 
+    @staticmethod
+    def verify_bulk_dlr(request: CallbackRequest) -> UUID:
+        """The traffic account id a ``/smsbulk`` report URL was issued for; ``CallbackRejected``
+        unless genuine. Its own purpose, so a bulk URL never passes as a per-message one."""
+        subject = verify_callback_token(request.query.get(TOKEN_QUERY_PARAMETER, ""), purpose="dlr_bulk")
+        return _subject_uuid(subject)
+
     def verify_callback(self, request: CallbackRequest) -> None:
         self.verify_dlr(request)
 
     def parse_callback(self, request: CallbackRequest) -> list[CallbackEvent]:
         return self.parse_dlr(request, self.verify_dlr(request))
 
-    def parse_dlr(self, request: CallbackRequest, message_id: UUID) -> list[CallbackEvent]:
+    def parse_dlr(self, request: CallbackRequest, message_id: UUID | None) -> list[CallbackEvent]:
         """The report of a request whose token ``verify_dlr`` has already turned into ``message_id``
-        (the DLR view verifies before it loads anything; verifying twice cost 8 % of its CPU)."""
+        (the DLR view verifies before it loads anything; verifying twice cost 8 % of its CPU).
+        ``None`` for a ``/smsbulk`` report, which its provider id alone names."""
         payload = _callback_payload(request.body, request.header("content-type"), request.query)
         # The account's report template names the fields ("Id", "MccMnc", "Price" in Mitto's
         # own examples, "messageId" in the ChatApps guide): read them case-insensitively.
@@ -275,6 +341,63 @@ class MittoSmsAdapter(ChannelAdapter):
                 raw=payload,
             )
         ]
+
+
+def _distinct_destination_calls(messages: Sequence[OutboundMessage]) -> list[list[int]]:
+    """Indexes of ``messages`` split into calls in which no destination appears twice: the
+    n-th message to a number goes into the n-th call."""
+    calls: list[list[int]] = []
+    seen: dict[str, int] = {}
+    for index, message in enumerate(messages):
+        destination = message.destination.lstrip("+")
+        call = seen.get(destination, 0)
+        seen[destination] = call + 1
+        if call == len(calls):
+            calls.append([])
+        calls[call].append(index)
+    return calls
+
+
+def _narrowed(exchange: HttpExchange, destination: str, count: int) -> HttpExchange:
+    """The call as one message's attempt records it: ``to`` narrowed to its own number (with
+    ``toCount``, the call's number of destinations) and the answer to its own entry, so a
+    message's history does not list every other recipient of the call."""
+    request_body = exchange.request_body
+    if isinstance(request_body, dict):
+        request_body = {**request_body, "to": destination, "toCount": count}
+    response_body = exchange.response_body
+    if isinstance(response_body, dict) and isinstance(response_body.get("messages"), list):
+        own = [
+            item for item in response_body["messages"]
+            if isinstance(item, dict) and str(item.get("to", "")).lstrip("+") == destination
+        ]
+        response_body = {**response_body, "messages": own}
+    return HttpExchange(
+        method=exchange.method, url=exchange.url, request_headers=exchange.request_headers,
+        request_body=request_body, status_code=exchange.status_code, response_body=response_body,
+        duration_ms=exchange.duration_ms, error=exchange.error,
+    )
+
+
+def _bulk_outcome(item: Mapping[str, Any] | None, exchange: HttpExchange) -> SendResult | SendError:
+    """One destination's entry of an accepted ``/smsbulk`` answer. An entry that is missing or
+    names no id leaves open whether Mitto took that SMS: ambiguous, like a read timeout."""
+    if item is None:
+        return ProviderAmbiguous(
+            "missing_in_answer", "Mitto's bulk answer has no entry for this destination", exchange=exchange
+        )
+    code = str(item.get("responseCode", "0")).strip()
+    if code != "0":
+        text = _response_text(item) or "Mitto refused the message"
+        if code in _RETRYABLE_RESPONSE_CODES:
+            return ProviderUnavailable(code, text, exchange=exchange)
+        return ProviderRejected(code, text, exchange=exchange)
+    provider_id = str(item.get("id") or "").strip()
+    if not provider_id:
+        return ProviderAmbiguous(
+            "bad_response", "Mitto's bulk answer names no message id for this destination", exchange=exchange
+        )
+    return SendResult(provider_message_id=provider_id, exchange=exchange)
 
 
 def canonical_message_id(value: str) -> str:
