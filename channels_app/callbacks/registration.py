@@ -19,11 +19,14 @@ from django.db import transaction
 from accounts_app.models import TrafficAccount
 from channels_app.callbacks.addresses import callback_url
 from channels_app.providers.accounts import provider_account
+from channels_app.providers.registry import SPECS
 from channels_app.providers.telegram.adapter import TelegramAdapter
 from channels_app.providers.viber.adapter import ViberAdapter
 from gateway.channels import Channel
 
-MANAGED_CHANNELS = frozenset({Channel.TELEGRAM, Channel.VIBER})
+# The channels whose provider package gives no ``webhook_setup`` text: we register them by API
+# (the calls below). A Viber Business Messages account is the exception its kind declares.
+MANAGED_CHANNELS = frozenset(channel for channel, spec in SPECS.items() if not spec.webhook_setup)
 TELEGRAM_SECRET_BYTES = 32  # token_urlsafe gives 43 characters of A-Za-z0-9_-, as Telegram requires
 
 
@@ -31,32 +34,24 @@ class WebhookNotManaged(Exception):
     """The channel's webhook is configured outside our reach; the message says how."""
 
 
-def _unmanaged(account: TrafficAccount) -> WebhookNotManaged:
-    if account.channel == Channel.WHATSAPP:
-        return WebhookNotManaged(
-            "WhatsApp webhooks are set in the Meta app dashboard: callback URL "
-            f"{callback_url(account)}, verify token = this account's verify_token credential, "
-            "and subscribe to the messages and message_template_status_update fields."
-        )
-    if account.channel == Channel.GBM:
-        return WebhookNotManaged(
-            f"GBM webhooks are set in the Business Communications console: webhook URL {callback_url(account)}."
-        )
-    if account.channel == Channel.SMS:
-        return WebhookNotManaged(
-            "SMS delivery reports need no registration (each message carries its callback URL); "
-            "for two-way SMS give Mitto the URL printed by `manage.py mitto_inbound_url`."
-        )
-    if account.channel == Channel.VIBER:
-        return WebhookNotManaged(
-            "Viber Business Messages reports need no registration: each message names its report URL."
-        )
-    return WebhookNotManaged(f"no webhook registration for {account.channel} accounts")
+def _webhook_setup(account: TrafficAccount) -> str:
+    """The provider package's text saying where the webhook is entered; empty if we manage it."""
+    spec = SPECS.get(account.channel)
+    if spec is None:
+        return f"no webhook registration for {account.channel} accounts"
+    kind = spec.kind(account.viber_kind)
+    if kind is not None and kind.webhook_setup is not None:
+        return kind.webhook_setup
+    return spec.webhook_setup
 
 
 def _require_managed(account: TrafficAccount) -> None:
-    if account.channel not in MANAGED_CHANNELS or account.viber_kind == "business":
-        raise _unmanaged(account)
+    setup = _webhook_setup(account)
+    if setup:
+        # Only texts that name the URL need it: an SMS account has no fixed callback URL.
+        if "{callback_url}" in setup:
+            setup = setup.format(callback_url=callback_url(account))
+        raise WebhookNotManaged(setup)
 
 
 def telegram_secret_ensure(*, account: TrafficAccount) -> str:

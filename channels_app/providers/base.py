@@ -223,6 +223,9 @@ class ChannelAdapter(ABC):
     default_error_texts: ClassVar[Mapping[type[SendError], str]] = {}
     # The HTTP statuses that mean bad credentials or permissions (not a refused message).
     config_statuses: ClassVar[frozenset[int]] = frozenset({401, 403})
+    # Header names whose values are masked in the recorded exchange beyond ``Authorization``
+    # (a provider's own auth header, such as Mitto's X-Mitto-API-Key).
+    sensitive_headers: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, account: ProviderAccount, session: requests.Session | None = None) -> None:
         from channels_app.providers.http import pooled_session
@@ -263,6 +266,7 @@ class ChannelAdapter(ABC):
             request.method,
             request.url,
             secrets=request.secrets,
+            sensitive_headers=self.sensitive_headers,
             headers=request.headers,
             json_body=request.json,
             params=request.params,

@@ -206,6 +206,7 @@ def _event_from_payload(payload: Mapping[str, Any]) -> CallbackEvent | None:
 
 class ViberAdapter(ChannelAdapter):
     channel = Channel.VIBER
+    sensitive_headers = frozenset({AUTH_HEADER.lower()})
     provider_name = "Viber"
 
     @property
