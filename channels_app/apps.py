@@ -8,6 +8,7 @@ class ChannelsAppConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self) -> None:
+        from channels_app.providers import checks  # noqa: F401  (registers the start-up check)
         from channels_app.providers.registry import SPECS
         from gateway.channels import register_credential_keys
 
