@@ -237,6 +237,23 @@ class ChannelAdapter(ABC):
     def base_url(self) -> str:
         return self.account.base_url.rstrip("/")
 
+    # ---- webhook registration, for providers that take it by API --------------------------
+    # ``channels_app.callbacks.registration`` calls these for channels whose spec has no
+    # ``webhook_setup`` text; the others never reach them.
+
+    def register_webhook(self, *, url: str, secret: str) -> dict[str, Any]:
+        """Point the provider at ``url``; ``secret`` is the account's ``webhook_secret_key``
+        credential when the spec names one (empty otherwise). Returns the provider's answer."""
+        raise NotImplementedError(f"{type(self).__name__} does not register webhooks")
+
+    def registered_webhook(self) -> dict[str, Any]:
+        """What the provider has registered for this account."""
+        raise NotImplementedError(f"{type(self).__name__} does not register webhooks")
+
+    def unregister_webhook(self) -> dict[str, Any]:
+        """Stop the provider from calling us."""
+        raise NotImplementedError(f"{type(self).__name__} does not register webhooks")
+
     # ---- the send template ---------------------------------------------------------------
 
     def send(self, message: OutboundMessage) -> SendResult:

@@ -65,6 +65,9 @@ class ChannelSpec:
     # Where an operator registers the webhook when we cannot do it by API; "{callback_url}" is
     # replaced by the account's URL. Empty: ``channels_app.callbacks.registration`` manages it.
     webhook_setup: str = ""
+    # The credential holding a secret we choose and give the provider when registering its
+    # webhook (Telegram's ``secret_token``): generated and stored first when the account has none.
+    webhook_secret_key: str = ""
     # Per-account variants keyed by the account's kind (only Viber has them).
     kinds: Mapping[str, AccountKind] = field(default_factory=dict)
 

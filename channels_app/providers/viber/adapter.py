@@ -363,6 +363,16 @@ class ViberAdapter(ChannelAdapter):
         """The bot's profile, including the ``webhook`` it currently posts to."""
         return self._call("get_account_info", {})
 
+    def register_webhook(self, *, url: str, secret: str) -> dict[str, Any]:
+        # Viber signs callbacks with the bot's auth token: there is no secret of ours to give.
+        return self.set_webhook(url=url)
+
+    def registered_webhook(self) -> dict[str, Any]:
+        return self.get_account_info()
+
+    def unregister_webhook(self) -> dict[str, Any]:
+        return self.remove_webhook()
+
     # ---- callbacks -----------------------------------------------------------------------
 
     def verify_callback(self, request: CallbackRequest) -> None:
