@@ -6,21 +6,27 @@ these admins in ``channels_app/accounts_admin.py``: this app depends on none of 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from functools import cache
+from typing import Any
 
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 
-from accounts_app.models import CHANNEL_CREDENTIAL_KEYS, Customer, TrafficAccount
+from accounts_app.models import Customer, TrafficAccount
+from gateway.channels import channel_credential_keys
 
 
 def deactivated_by(form: forms.ModelForm, obj: Customer | TrafficAccount, change: bool) -> bool:
     """Whether this save switched the object off (the kill switch then cancels its pending messages)."""
     return change and "is_active" in form.changed_data and not obj.is_active
 
-ALL_CREDENTIAL_KEYS = sorted({key for keys in CHANNEL_CREDENTIAL_KEYS.values() for key in keys})
+
+def all_credential_keys() -> list[str]:
+    """Every channel's credential keys (declared by the provider packages, registered at start-up,
+    hence read when a form is built, not when this module is imported by admin autodiscovery)."""
+    return sorted({key for keys in channel_credential_keys().values() for key in keys})
 
 
 @admin.register(Customer)
@@ -41,8 +47,8 @@ class CustomerAdmin(UserAdmin):
 
 def _credential_fields() -> dict[str, forms.Field]:
     fields: dict[str, forms.Field] = {}
-    for key in ALL_CREDENTIAL_KEYS:
-        channels = [c for c, keys in CHANNEL_CREDENTIAL_KEYS.items() if key in keys]
+    for key in all_credential_keys():
+        channels = [c for c, keys in channel_credential_keys().items() if key in keys]
         fields[f"credential_{key}"] = forms.CharField(
             required=False,
             label=f"Credential: {key}",
@@ -55,15 +61,9 @@ def _credential_fields() -> dict[str, forms.Field]:
     return fields
 
 
-if TYPE_CHECKING:  # a class built at run time is no base class to the type checker
-    _CredentialInputs = forms.Form
-else:
-    _CredentialInputs = type("_CredentialInputs", (forms.Form,), _credential_fields())
-
-
-class TrafficAccountForm(forms.ModelForm, _CredentialInputs):
-    """One password-style input per credential key: values are never sent back to the browser,
-    and a blank input keeps what is stored."""
+class TrafficAccountForm(forms.ModelForm):
+    """One password-style input per credential key (added by ``traffic_account_form``): values
+    are never sent back to the browser, and a blank input keeps what is stored."""
 
     class Meta:
         model = TrafficAccount
@@ -76,11 +76,11 @@ class TrafficAccountForm(forms.ModelForm, _CredentialInputs):
         cleaned = super().clean()
         assert cleaned is not None  # ModelForm.clean returns cleaned_data
         credentials = {} if cleaned.get("clear_credentials") else dict(self.instance.credentials or {})
-        for key in ALL_CREDENTIAL_KEYS:
+        for key in all_credential_keys():
             value = cleaned.get(f"credential_{key}")
             if value:
                 credentials[key] = value
-        allowed = set(CHANNEL_CREDENTIAL_KEYS.get(cleaned.get("channel", ""), ()))
+        allowed = set(channel_credential_keys().get(cleaned.get("channel", ""), ()))
         unknown = sorted(set(credentials) - allowed)
         if unknown:
             raise forms.ValidationError(
@@ -88,6 +88,13 @@ class TrafficAccountForm(forms.ModelForm, _CredentialInputs):
             )
         self.instance.credentials = credentials
         return cleaned
+
+
+@cache
+def traffic_account_form() -> type[TrafficAccountForm]:
+    """The form with its credential inputs, built on first use: the keys are known only once
+    channels_app has registered them, after admin autodiscovery imported this module."""
+    return type("TrafficAccountForm", (TrafficAccountForm,), _credential_fields())
 
 
 @admin.register(TrafficAccount)
@@ -100,13 +107,17 @@ class TrafficAccountAdmin(admin.ModelAdmin):
     readonly_fields = ["id", "created_at", "updated_at", "credentials_set"]
     autocomplete_fields = ["customer"]
 
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        kwargs.setdefault("form", traffic_account_form())
+        return super().get_form(request, obj, change, **kwargs)
+
     @admin.display(description="Credentials (masked)")
     def credentials_set(self, obj: TrafficAccount) -> str:
         keys = sorted((obj.credentials or {}).keys())
         return ", ".join(f"{key}=••••" for key in keys) or "none"
 
     def get_fieldsets(self, request: HttpRequest, obj: TrafficAccount | None = None) -> list:
-        credential_fields = [f"credential_{key}" for key in ALL_CREDENTIAL_KEYS] + ["clear_credentials"]
+        credential_fields = [f"credential_{key}" for key in all_credential_keys()] + ["clear_credentials"]
         return [
             (None, {"fields": ["id", "customer", "name", "channel", "is_active", "test_mode"]}),
             ("Sender identity", {"fields": ["sender", "display_name", "phone_number"]}),

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from gateway.channels import Channel
+from gateway.channels import CHANNEL_CHOICES, channel_credential_keys
 from gateway.encryption import EncryptedJSONField
 from gateway.provider_urls import base_url_refusal
 
@@ -88,24 +88,9 @@ class Customer(AbstractBaseUser, PermissionsMixin):
             self.token_version += 1
 
 
-# Credential keys each channel's adapter understands. Anything else is refused at provisioning.
-CHANNEL_CREDENTIAL_KEYS: dict[str, tuple[str, ...]] = {
-    Channel.SMS: ("api_key",),
-    Channel.WHATSAPP: ("access_token", "phone_number_id", "waba_id", "app_secret", "verify_token"),
-    # auth_token: a bot's (Bot API); api_key and callback_token: a Business Messages account's.
-    Channel.VIBER: ("auth_token", "api_key", "callback_token"),
-    Channel.GBM: ("service_account_json", "access_token", "client_token"),
-    Channel.TELEGRAM: ("bot_token", "secret_token"),
-}
-
-CHANNEL_CHOICES = [
-    (Channel.SMS, "SMS (Mitto)"),
-    (Channel.WHATSAPP, "WhatsApp"),
-    (Channel.VIBER, "Viber"),
-    (Channel.GBM, "Google Business Messages"),
-    (Channel.TELEGRAM, "Telegram"),
-]
-
+# The channel labels (``CHANNEL_CHOICES``) are static in gateway.channels, as migrations copy them;
+# the credential keys each channel accepts are declared by its provider package and read at run
+# time through ``gateway.channels.channel_credential_keys`` (filled by channels_app at start-up).
 
 VIBER_BOT = "bot"
 VIBER_BUSINESS = "business"
@@ -156,7 +141,7 @@ class TrafficAccount(models.Model):
         return f"{self.name} ({self.channel})"
 
     def clean(self) -> None:
-        allowed = set(CHANNEL_CREDENTIAL_KEYS.get(self.channel, ()))
+        allowed = set(channel_credential_keys().get(self.channel, ()))
         unknown = sorted(set(self.credentials or {}) - allowed)
         if unknown:
             raise ValidationError(

@@ -14,6 +14,7 @@ from typing import Any
 from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
+from channels_app.providers.registry import SPECS
 from channels_app.services.customer_metadata import (
     MAX_METADATA_KEY_LENGTH,
     MAX_METADATA_KEYS,
@@ -25,7 +26,8 @@ from channels_app.status import FAILOVER_WANTED, Status
 from gateway.openapi import NO_NUL_PATTERN, case_insensitive_pattern
 
 STATUSES = [status for status, _ in Status.CHOICES]
-CHANNELS = ["sms", "whatsapp", "viber", "gbm", "telegram"]
+# The registered channels, in the registry's order (the document's enums keep that order).
+CHANNELS = list(SPECS)
 
 
 class ParticipantDoc(serializers.Serializer):

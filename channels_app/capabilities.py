@@ -9,17 +9,11 @@ it is refused when the request is accepted instead of costing a second message o
 
 from __future__ import annotations
 
+from channels_app.providers.registry import SPECS
 from channels_app.status import Status
-from gateway.channels import Channel
 
-# Beyond ``Sent`` and ``Failed``, which every channel reaches.
-REPORTED_STATUSES: dict[str, frozenset[str]] = {
-    Channel.SMS: frozenset({Status.DELIVERED}),
-    Channel.WHATSAPP: frozenset({Status.DELIVERED, Status.READ}),
-    Channel.VIBER: frozenset({Status.DELIVERED, Status.READ}),
-    Channel.GBM: frozenset({Status.DELIVERED, Status.READ}),
-    Channel.TELEGRAM: frozenset(),
-}
+# Beyond ``Sent`` and ``Failed``, which every channel reaches; declared by each provider package.
+REPORTED_STATUSES: dict[str, frozenset[str]] = {channel: spec.reported_statuses for channel, spec in SPECS.items()}
 
 # A report of the key satisfies a hop waiting for any of the value (``Read`` implies delivery).
 _SATISFIED_BY: dict[str, frozenset[str]] = {

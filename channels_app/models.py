@@ -8,8 +8,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts_app.models import CHANNEL_CHOICES, Customer, TrafficAccount
+from accounts_app.models import Customer, TrafficAccount
 from channels_app.status import Status
+from gateway.channels import CHANNEL_CHOICES
 
 
 class Conversation(models.Model):

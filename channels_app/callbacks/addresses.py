@@ -13,13 +13,23 @@ from django.urls import reverse
 
 from accounts_app.models import TrafficAccount
 from channels_app.callbacks.tokens import callback_url_with_token, issue_callback_token
+from channels_app.providers.registry import SPECS
 from gateway.channels import Channel
 
 # The ``?ta=`` query the Chat API guide puts on Viber and Telegram webhook URLs (docs/chat-api.md).
 ACCOUNT_QUERY_PARAMETER = "ta"
 
-_ROUTES_BY_QUERY = {Channel.VIBER: "callbacks:viber", Channel.TELEGRAM: "callbacks:telegram"}
-_ROUTES_BY_PATH = {Channel.WHATSAPP: "callbacks:whatsapp", Channel.GBM: "callbacks:gbm"}
+# Declared by each provider package (``ChannelSpec.callback_route``).
+_ROUTES_BY_QUERY = {
+    channel: spec.callback_route.url_name
+    for channel, spec in SPECS.items()
+    if spec.callback_route is not None and spec.callback_route.account_in == "query"
+}
+_ROUTES_BY_PATH = {
+    channel: spec.callback_route.url_name
+    for channel, spec in SPECS.items()
+    if spec.callback_route is not None and spec.callback_route.account_in == "path"
+}
 
 
 def _absolute(path: str) -> str:
@@ -27,7 +37,8 @@ def _absolute(path: str) -> str:
 
 
 def callback_url(account: TrafficAccount) -> str:
-    """The webhook URL for a WhatsApp, Viber, Telegram or GBM account.
+    """The webhook URL for an account of a channel with a ``callback_route`` (WhatsApp, Viber,
+    Telegram, GBM).
 
     SMS has no such URL: Mitto's URLs carry signed tokens (per message for reports, see
     ``mitto_inbound_url`` for two-way SMS).

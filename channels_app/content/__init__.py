@@ -10,7 +10,8 @@ Cleaning means: absent optional fields stay absent, ``null`` on an optional fiel
 absent, enum values are returned in their canonical spelling (matched case-insensitively),
 phone numbers inside content are E.164, Viber's ``mediaUrl: ""`` is removed and a Viber file's
 ``fileName`` is filled in from its URL when missing. Per-channel rules are documented in each
-module (sms, whatsapp, viber, gbm, telegram).
+provider package's ``content.py``; which serializer and destination rule a channel uses is read
+from its ``ChannelSpec`` (``channels_app.providers.registry``).
 
 Unknown fields are rejected: any key a channel object (or an object nested in it) does not
 define gets an ``"Unknown field."`` error at its own path, because silently dropping a typo such
@@ -30,26 +31,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework import serializers
-
-from channels_app.content.destinations import normalise_destination
-from channels_app.providers.gbm.content import GbmContentSerializer
-from channels_app.providers.mitto_sms.content import SmsContentSerializer
+from channels_app.content.destinations import destination_text
 from channels_app.providers.mitto_sms.encoding import sms_encoding_and_segments
-from channels_app.providers.telegram.content import TelegramContentSerializer
-from channels_app.providers.viber.content import ViberContentSerializer
-from channels_app.providers.whatsapp.content import WhatsAppContentSerializer
-from gateway.channels import Channel
 
-__all__ = ["CONTENT_SERIALIZERS", "normalise_destination", "sms_encoding_and_segments", "validate_content"]
-
-CONTENT_SERIALIZERS: dict[str, type[serializers.Serializer]] = {
-    Channel.SMS: SmsContentSerializer,
-    Channel.WHATSAPP: WhatsAppContentSerializer,
-    Channel.VIBER: ViberContentSerializer,
-    Channel.GBM: GbmContentSerializer,
-    Channel.TELEGRAM: TelegramContentSerializer,
-}
+__all__ = ["normalise_destination", "sms_encoding_and_segments", "validate_content"]
 
 
 def validate_content(channel: str, data: object) -> dict[str, Any]:
@@ -57,10 +42,25 @@ def validate_content(channel: str, data: object) -> dict[str, Any]:
 
     An unknown ``channel`` is a programming error, not bad input, hence ValueError.
     """
-    try:
-        serializer_class = CONTENT_SERIALIZERS[channel]
-    except KeyError:
-        raise ValueError(f"Unknown channel {channel!r}") from None
-    serializer = serializer_class(data=data)
+    # Imported here: the provider packages import this package's helpers (common, bounds,
+    # destinations), so the registry, which imports them, cannot be imported while it loads.
+    from channels_app.providers.registry import spec_for
+
+    serializer = spec_for(channel).content_serializer(data=data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
+
+
+def normalise_destination(channel: str, value: object, *, viber_kind: str | None = None) -> str:
+    """The canonical destination for ``channel``; ValidationError (a one-message list) if invalid.
+
+    ``viber_kind`` ("bot" or "business") narrows Viber to what that kind of account addresses;
+    without it either form is read. An unknown ``channel`` is a programming error, not bad
+    input, hence ValueError.
+    """
+    from channels_app.providers.registry import spec_for
+
+    spec = spec_for(channel)
+    kind = spec.kind(viber_kind)
+    normalise = kind.normalise_destination if kind is not None else spec.normalise_destination
+    return normalise(destination_text(value))

@@ -3,6 +3,10 @@
 One canonical form per recipient matters beyond validation: conversations are found by
 (traffic account, destination), so "+380 98 111 1111" and "380981111111" must be the same person.
 
+Each channel's rule lives with its provider (the ``normalise_destination`` of its
+``ChannelSpec``); this module holds the phone number rule they share and the dispatch is
+``channels_app.content.normalise_destination``.
+
 - sms, whatsapp: E.164 with "+", validated by ``phonenumbers``. The Chat API's own examples write
   numbers without "+" ("380981111111"), so such input is read as international; a leading "00"
   (the international call prefix) is read the same way. There is no default region: a national
@@ -25,15 +29,9 @@ import phonenumbers
 from phonenumbers import REGION_CODE_FOR_NON_GEO_ENTITY, PhoneMetadata, PhoneNumberDesc
 from rest_framework.exceptions import ValidationError
 
-from gateway.channels import Channel
-
 # Only what people write in phone numbers: phonenumbers.parse would otherwise read letters
 # ("1-800-FLOWERS") and strip trailing junk, turning a Viber user id into a "phone number".
 PHONE_CHARACTERS = re.compile(r"\+?[0-9][0-9 ().\-]{2,30}")
-VIBER_USER_ID = re.compile(r"[A-Za-z0-9+/=]{1,64}")
-TELEGRAM_CHAT_ID = re.compile(r"-?[1-9][0-9]{0,18}")
-TELEGRAM_USERNAME = re.compile(r"@[A-Za-z0-9_]{5,32}")
-GBM_CONVERSATION_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 PHONE_ERROR = "Enter a valid phone number in international format, e.g. +41791234567."
 
@@ -204,94 +202,24 @@ def phone_to_e164(value: str) -> str | None:
     return e164_by_phonenumbers(text)
 
 
-def _invalid(message: str) -> ValidationError:
+def invalid_destination(message: str) -> ValidationError:
+    """The error every destination rule raises: a one-message list with its own code."""
     return ValidationError([message], code="invalid_destination")
 
 
-def _as_text(value: object) -> str:
+def destination_text(value: object) -> str:
+    """The destination as text, before a channel's rule reads it."""
     # JSON numbers are accepted for numeric destinations (phone numbers, Telegram chat ids).
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if isinstance(value, str):
         return value.strip()
-    raise _invalid("Enter the destination as a string.")
+    raise invalid_destination("Enter the destination as a string.")
 
 
-def _phone(text: str) -> str:
+def phone_destination(text: str) -> str:
+    """The destination rule of channels that address phone numbers (SMS, WhatsApp)."""
     normalised = phone_to_e164(text)
     if normalised is None:
-        raise _invalid(PHONE_ERROR)
+        raise invalid_destination(PHONE_ERROR)
     return normalised
-
-
-def _viber(text: str) -> str:
-    normalised = phone_to_e164(text)
-    if normalised is not None:
-        return normalised
-    if VIBER_USER_ID.fullmatch(text):
-        return text
-    raise _invalid("Enter a valid phone number in international format or a Viber user id.")
-
-
-VIBER_BOT_PHONE_ERROR = (
-    "This Viber traffic account is a bot: it addresses the Viber user ids its webhook reports, "
-    "never phone numbers. Send to phone numbers through a Viber Business Messages traffic account."
-)
-
-
-def _viber_bot(text: str) -> str:
-    """A bot's receiver is the user id Viber gave the bot (Bot API); Viber refuses a number."""
-    if phone_to_e164(text) is not None:
-        raise _invalid(VIBER_BOT_PHONE_ERROR)
-    if VIBER_USER_ID.fullmatch(text):
-        return text
-    raise _invalid("Enter the Viber user id of a user of this bot.")
-
-
-def _viber_business(text: str) -> str:
-    normalised = phone_to_e164(text)
-    if normalised is None:
-        raise _invalid("Viber Business Messages address phone numbers: " + PHONE_ERROR)
-    return normalised
-
-
-_VIBER_KINDS = {"bot": _viber_bot, "business": _viber_business}
-
-
-def _telegram(text: str) -> str:
-    if TELEGRAM_CHAT_ID.fullmatch(text) and abs(int(text)) < 2**63:
-        return text
-    if TELEGRAM_USERNAME.fullmatch(text):
-        return text
-    raise _invalid("Enter a Telegram chat id (an integer) or @channelusername (5-32 letters, digits, _).")
-
-
-def _gbm(text: str) -> str:
-    if GBM_CONVERSATION_ID.fullmatch(text):
-        return text
-    raise _invalid("Enter a Business Messages conversation id (1-128 letters, digits, _ or -).")
-
-
-_NORMALISERS = {
-    Channel.SMS: _phone,
-    Channel.WHATSAPP: _phone,
-    Channel.VIBER: _viber,
-    Channel.TELEGRAM: _telegram,
-    Channel.GBM: _gbm,
-}
-
-
-def normalise_destination(channel: str, value: object, *, viber_kind: str | None = None) -> str:
-    """The canonical destination for ``channel``; ValidationError (a one-message list) if invalid.
-
-    ``viber_kind`` ("bot" or "business") narrows Viber to what that kind of account addresses;
-    without it either form is read. An unknown ``channel`` is a programming error, not bad
-    input, hence ValueError.
-    """
-    try:
-        normalise = _NORMALISERS[channel]
-    except KeyError:
-        raise ValueError(f"Unknown channel {channel!r}") from None
-    if channel == Channel.VIBER and viber_kind is not None:
-        normalise = _VIBER_KINDS[viber_kind]
-    return normalise(_as_text(value))

@@ -16,9 +16,10 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from accounts_app.models import CHANNEL_CHOICES, TrafficAccount
+from accounts_app.models import TrafficAccount
 from channels_app.dashboard.charts import COLORS, Chart, line_chart
 from channels_app.services.statistics_timeline import DeliverySeries, delivery_timeline
+from gateway.channels import CHANNEL_CHOICES
 
 # range -> (span, bucket): per minute over the hour, per quarter hour over the day.
 RANGES = {

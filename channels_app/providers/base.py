@@ -226,6 +226,9 @@ class ChannelAdapter(ABC):
     # Whether ``send_many`` takes several messages in one provider call (Mitto's ``/smsbulk``):
     # dispatch groups messages for an adapter only then.
     sends_in_bulk: ClassVar[bool] = False
+    # Header names whose values are masked in the recorded exchange beyond ``Authorization``
+    # (a provider's own auth header, such as Mitto's X-Mitto-API-Key).
+    sensitive_headers: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, account: ProviderAccount, session: requests.Session | None = None) -> None:
         from channels_app.providers.http import pooled_session
@@ -236,6 +239,23 @@ class ChannelAdapter(ABC):
     @property
     def base_url(self) -> str:
         return self.account.base_url.rstrip("/")
+
+    # ---- webhook registration, for providers that take it by API --------------------------
+    # ``channels_app.callbacks.registration`` calls these for channels whose spec has no
+    # ``webhook_setup`` text; the others never reach them.
+
+    def register_webhook(self, *, url: str, secret: str) -> dict[str, Any]:
+        """Point the provider at ``url``; ``secret`` is the account's ``webhook_secret_key``
+        credential when the spec names one (empty otherwise). Returns the provider's answer."""
+        raise NotImplementedError(f"{type(self).__name__} does not register webhooks")
+
+    def registered_webhook(self) -> dict[str, Any]:
+        """What the provider has registered for this account."""
+        raise NotImplementedError(f"{type(self).__name__} does not register webhooks")
+
+    def unregister_webhook(self) -> dict[str, Any]:
+        """Stop the provider from calling us."""
+        raise NotImplementedError(f"{type(self).__name__} does not register webhooks")
 
     # ---- the send template ---------------------------------------------------------------
 
@@ -281,6 +301,7 @@ class ChannelAdapter(ABC):
             request.method,
             request.url,
             secrets=request.secrets,
+            sensitive_headers=self.sensitive_headers,
             headers=request.headers,
             json_body=request.json,
             params=request.params,

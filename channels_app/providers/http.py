@@ -26,7 +26,9 @@ _session_lock = threading.Lock()
 _session: requests.Session | None = None
 
 REDACTED = "***"
-SENSITIVE_HEADERS = frozenset({"authorization", "x-mitto-api-key", "x-viber-auth-token"})
+# Masked in every recorded exchange; a provider's own auth header is named by its adapter
+# (``ChannelAdapter.sensitive_headers``) and passed in by ``ChannelAdapter.call``.
+SENSITIVE_HEADERS = frozenset({"authorization"})
 
 
 def pooled_session() -> requests.Session:
@@ -120,6 +122,7 @@ def call_provider(
     url: str,
     *,
     secrets: Iterable[str] = (),
+    sensitive_headers: Iterable[str] = (),
     headers: Mapping[str, str] | None = None,
     json_body: Any = None,
     params: Mapping[str, Any] | None = None,
@@ -132,9 +135,10 @@ def call_provider(
     (``ChannelAdapter.classify_answer``), which also reads the provider's body.
     """
     secrets = [s for s in secrets if s]
+    masked_headers = SENSITIVE_HEADERS | {name.lower() for name in sensitive_headers}
     timeout = timeout or (settings.PROVIDER_CONNECT_TIMEOUT, settings.PROVIDER_READ_TIMEOUT)
     safe_headers = {
-        k: (REDACTED if k.lower() in SENSITIVE_HEADERS else redact(v, secrets))
+        k: (REDACTED if k.lower() in masked_headers else redact(v, secrets))
         for k, v in (headers or {}).items()
     }
     exchange = HttpExchange(

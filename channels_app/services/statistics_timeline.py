@@ -19,15 +19,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from accounts_app.models import Customer
+from channels_app.providers.registry import SPECS
 from channels_app.queries import TIMELINE_KIND_COLUMNS, timeline_bucket_counts, timeline_summaries
 from channels_app.services.statistics import counted_messages
-from gateway.channels import Channel
 
 # The counted kinds, in the order the dashboard draws them.
 KINDS = tuple(TIMELINE_KIND_COLUMNS)
-# Telegram bots get no delivery receipts (Sent is final there): their messages never count
-# against a delivery rate.
-CHANNELS_WITHOUT_RECEIPTS = (Channel.TELEGRAM,)
+# Channels whose provider reports nothing after Sent (Telegram bots): Sent is final there, so
+# their messages never count against a delivery rate.
+CHANNELS_WITHOUT_RECEIPTS = tuple(channel for channel, spec in SPECS.items() if not spec.has_receipts)
 # A dashboard chart has a point per bucket: bound it so a caller cannot ask for millions.
 MAX_BUCKETS = 1500
 

@@ -5,16 +5,19 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts_app.models import CHANNEL_CREDENTIAL_KEYS, Customer, TrafficAccount
-from gateway.channels import Channel
+from accounts_app.models import Customer, TrafficAccount
+from gateway.channels import Channel, channel_credential_keys
 
 
 class Command(BaseCommand):
-    help = (
-        "Create a traffic account bound to one channel. Prints the new traffic account id as the "
-        "last line. Credential keys per channel: "
-        + "; ".join(f"{c}: {', '.join(k)}" for c, k in CHANNEL_CREDENTIAL_KEYS.items())
-    )
+    help = "Create a traffic account bound to one channel. Prints the new traffic account id as the last line."
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        # Read when the command runs: the keys are registered by channels_app at start-up.
+        self.help = f"{self.help} Credential keys per channel: " + "; ".join(
+            f"{c}: {', '.join(k)}" for c, k in channel_credential_keys().items()
+        )
+        return super().create_parser(prog_name, subcommand, **kwargs)
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--customer", required=True, help="The customer's email.")

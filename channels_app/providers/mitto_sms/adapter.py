@@ -123,6 +123,7 @@ def _callback_payload(request_body: bytes, content_type: str, query: Mapping[str
 
 class MittoSmsAdapter(ChannelAdapter):
     channel = Channel.SMS
+    sensitive_headers = frozenset({"x-mitto-api-key"})
 
     provider_name = "Mitto"
     default_error_texts = {

@@ -291,6 +291,18 @@ class TelegramAdapter(ChannelAdapter):
     def delete_webhook(self) -> dict[str, Any]:
         return self._call("deleteWebhook", {})
 
+    def register_webhook(self, *, url: str, secret: str) -> dict[str, Any]:
+        return self.set_webhook(url=url, secret_token=secret)
+
+    def registered_webhook(self) -> dict[str, Any]:
+        """The ``result`` of getWebhookInfo (URL, pending updates, last error)."""
+        payload = self.get_webhook_info()
+        result = payload.get("result")
+        return dict(result) if isinstance(result, dict) else payload
+
+    def unregister_webhook(self) -> dict[str, Any]:
+        return self.delete_webhook()
+
     # ---- callbacks -----------------------------------------------------------------------
 
     def verify_callback(self, request: CallbackRequest) -> None:

@@ -206,6 +206,7 @@ def _event_from_payload(payload: Mapping[str, Any]) -> CallbackEvent | None:
 
 class ViberAdapter(ChannelAdapter):
     channel = Channel.VIBER
+    sensitive_headers = frozenset({AUTH_HEADER.lower()})
     provider_name = "Viber"
 
     @property
@@ -361,6 +362,16 @@ class ViberAdapter(ChannelAdapter):
     def get_account_info(self) -> dict[str, Any]:
         """The bot's profile, including the ``webhook`` it currently posts to."""
         return self._call("get_account_info", {})
+
+    def register_webhook(self, *, url: str, secret: str) -> dict[str, Any]:
+        # Viber signs callbacks with the bot's auth token: there is no secret of ours to give.
+        return self.set_webhook(url=url)
+
+    def registered_webhook(self) -> dict[str, Any]:
+        return self.get_account_info()
+
+    def unregister_webhook(self) -> dict[str, Any]:
+        return self.remove_webhook()
 
     # ---- callbacks -----------------------------------------------------------------------
 
