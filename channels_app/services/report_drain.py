@@ -1,0 +1,257 @@
+"""Apply stored delivery reports (``ReportInbox``) in batches, set-based.
+
+One batch is one transaction: claim up to ``REPORT_DRAIN_BATCH`` rows (``FOR UPDATE SKIP
+LOCKED``, so several drains share the work and never apply a row twice), load their messages in
+one query, decide every move with the state machine (``channels_app.status.report_applies``, in
+arrival order per message, so ``Sent`` then ``Delivered`` in one batch both apply and a duplicate
+applies once), write all moves in one ``UPDATE`` guarded by the status each message was loaded
+with and all history events in one ``INSERT``, then announce each move as a single report would
+(``message_status_changed``: failover and customer webhooks, inside the transaction), and delete
+the applied rows.
+
+Whatever the set-based pass cannot do goes through ``report_apply``, one report at a time, in
+the same transaction: a message whose status changed since it was loaded (another drain, the
+dispatch worker) and, if the set-based pass raises, the whole batch, each report in a savepoint
+of its own. A report that raises even alone stays in the inbox with ``attempts`` counted up and
+its error; after ``REPORT_INBOX_MAX_ATTEMPTS`` it is parked (``parked_at``), skipped by later
+drains and logged as an error, for an operator to look at rather than retried for ever.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts_app.models import TrafficAccount
+from channels_app.models import Message, MessageEvent, ReportInbox
+from channels_app.providers.base import StatusEvent
+from channels_app.providers.mitto_sms.adapter import canonical_message_id
+from channels_app.services.report_inbox import report_drain_request_clear
+from channels_app.services.reports import observe_reports, report_apply, report_changes
+from channels_app.services.row_insert import insert_together
+from channels_app.services.transitions import transition_changes
+from channels_app.signals import message_status_changed
+from channels_app.status import report_applies
+
+logger = logging.getLogger(__name__)
+
+_ERROR_MAX = 2000  # ReportInbox.last_error kept for an operator
+
+# Every column a report can change. Values are the final ones of the batch; the status
+# condition makes the write lose to anything that moved the message since it was loaded.
+# The table name is ours; every value is a parameter.
+_MOVE_SQL = (
+    f"UPDATE {Message._meta.db_table} m SET status = v.status, updated_at = v.updated_at,"  # noqa: S608
+    " sent_at = v.sent_at, delivered_at = v.delivered_at, read_at = v.read_at, failed_at = v.failed_at,"
+    " error_code = v.error_code, error_text = v.error_text, billing = v.billing::jsonb"
+    " FROM (SELECT unnest(%s::uuid[]) AS id, unnest(%s::text[]) AS loaded_status, unnest(%s::text[]) AS status,"
+    " unnest(%s::timestamptz[]) AS updated_at, unnest(%s::timestamptz[]) AS sent_at,"
+    " unnest(%s::timestamptz[]) AS delivered_at, unnest(%s::timestamptz[]) AS read_at,"
+    " unnest(%s::timestamptz[]) AS failed_at, unnest(%s::text[]) AS error_code, unnest(%s::text[]) AS error_text,"
+    " unnest(%s::text[]) AS billing) v"
+    " WHERE m.id = v.id AND m.status = v.loaded_status RETURNING m.id"
+)
+
+
+@dataclass
+class DrainSummary:
+    batches: int = 0
+    applied: int = 0  # reports that moved their message
+    ignored: int = 0  # duplicates, late reports, reports on messages no longer stored
+    failed: int = 0  # left in the inbox after raising
+    parked: int = 0  # of those, given up on
+
+
+@dataclass
+class _Move:
+    """One report that moves its message: the history event, and the message as it is right
+    after this move (what the listeners are told)."""
+
+    event: MessageEvent
+    status: str
+    occurred_at: datetime
+    message: Message
+
+
+def reports_drain(*, batch_size: int | None = None) -> DrainSummary:
+    """Apply stored reports batch after batch until fewer than a full batch are left."""
+    size = batch_size or settings.REPORT_DRAIN_BATCH
+    summary = DrainSummary()
+    report_drain_request_clear()
+    while True:
+        claimed = _drain_batch(size, summary)
+        if claimed < size:
+            return summary
+
+
+def _drain_batch(size: int, summary: DrainSummary) -> int:
+    with transaction.atomic():
+        rows = list(
+            ReportInbox.objects.filter(parked_at__isnull=True).order_by("id").select_for_update(skip_locked=True)[:size]
+        )
+        if not rows:
+            return 0
+        summary.batches += 1
+        try:
+            with transaction.atomic():
+                applied, ignored = _apply_set_based(rows)
+            failures: dict[int, str] = {}
+        except Exception:
+            logger.exception("batch of %d reports could not be applied together; applying them one by one", len(rows))
+            applied, ignored, failures = _apply_each(rows)
+        summary.applied += applied
+        summary.ignored += ignored
+        done = [row.id for row in rows if row.id not in failures]
+        if done:
+            ReportInbox.objects.filter(id__in=done).delete()
+        _record_failures([row for row in rows if row.id in failures], failures, summary)
+    return len(rows)
+
+
+def _event_of(row: ReportInbox, message: Message) -> StatusEvent:
+    """The report as the callback parsed it, its provider id in the stored spelling when it is
+    the stored id written another way (Mitto writes ids with and without dashes)."""
+    event = StatusEvent(
+        status=row.status,
+        provider_message_id=row.provider_message_id,
+        message_id=row.message_id,
+        occurred_at=row.occurred_at,
+        error_code=row.error_code,
+        error_text=row.error_text,
+        raw=row.raw,
+        billing=row.billing or {},
+    )
+    stored = message.provider_message_id
+    if stored and event.provider_message_id and canonical_message_id(event.provider_message_id) == canonical_message_id(
+        stored
+    ):
+        event = replace(event, provider_message_id=stored)
+    return event
+
+
+def _apply_set_based(rows: list[ReportInbox]) -> tuple[int, int]:
+    """Apply ``rows`` with a fixed number of statements; returns (applied, ignored)."""
+    by_message: dict[uuid.UUID, list[ReportInbox]] = defaultdict(list)
+    for row in rows:
+        by_message[row.message_id].append(row)
+    messages = {m.id: m for m in Message.objects.filter(id__in=list(by_message), direction=Message.OUTBOUND)}
+    loaded_status: dict[uuid.UUID, str] = {}
+    moves: dict[uuid.UUID, list[_Move]] = {}
+    for message_id, reports in by_message.items():
+        message = messages.get(message_id)
+        if message is None:
+            continue  # purged since the report was stored: nothing to apply it to
+        loaded_status[message_id] = message.status
+        for row in reports:
+            event = _event_of(row, message)
+            if report_applies(message.status, event.status):
+                moves.setdefault(message_id, []).append(_move(message, event))
+    moved = _write_moves([messages[i] for i in moves], loaded_status)
+    # A message that changed since it was loaded: its reports go through the per-report path.
+    applied_one_by_one = sum(_apply_one(row) for i in moves if i not in moved for row in by_message[i])
+    moved_in_order = [move for message_id in moves if message_id in moved for move in moves[message_id]]
+    insert_together([move.event for move in moved_in_order])
+    for move in moved_in_order:
+        message_status_changed.send(
+            sender=Message, message=move.message, status=move.status, occurred_at=move.occurred_at
+        )
+    observe_reports([(move.message, move.status) for move in moved_in_order])
+    applied = len(moved_in_order) + applied_one_by_one
+    return applied, len(rows) - applied
+
+
+def _move(message: Message, event: StatusEvent) -> _Move:
+    """Apply one report to the loaded ``message`` in memory, as ``report_apply`` would in the
+    database, and keep a copy of the message as it is after this move for its listeners."""
+    occurred_at = event.occurred_at or timezone.now()
+    detail, extra = report_changes(message, event)
+    fields, event_detail = transition_changes(
+        message=message, status=event.status, occurred_at=occurred_at, error_code=event.error_code,
+        error_text=event.error_text, detail=detail, extra_fields=extra,
+    )
+    for name, value in fields.items():
+        setattr(message, name, value)
+    history = MessageEvent(
+        message_id=message.id, status=event.status, occurred_at=occurred_at, source="provider", detail=event_detail
+    )
+    return _Move(event=history, status=event.status, occurred_at=occurred_at, message=copy.copy(message))
+
+
+def _write_moves(messages: list[Message], loaded_status: dict[uuid.UUID, str]) -> set[uuid.UUID]:
+    """One UPDATE for every moved message, each guarded by the status it was loaded with;
+    returns the ids it moved."""
+    if not messages:
+        return set()
+    billing_field = Message._meta.get_field("billing")
+    params: list[Any] = [
+        [m.id for m in messages],
+        [loaded_status[m.id] for m in messages],
+        [m.status for m in messages],
+        [m.updated_at for m in messages],
+        [m.sent_at for m in messages],
+        [m.delivered_at for m in messages],
+        [m.read_at for m in messages],
+        [m.failed_at for m in messages],
+        [m.error_code for m in messages],
+        [m.error_text for m in messages],
+        [None if m.billing is None else billing_field.get_prep_value(m.billing) for m in messages],
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_MOVE_SQL, params)
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _apply_one(row: ReportInbox) -> int:
+    """One report through ``report_apply`` (fresh load, its own conditional move); 1 if it moved."""
+    message = (
+        Message.objects.select_related("traffic_account")
+        .filter(id=row.message_id, traffic_account_id=row.traffic_account_id, direction=Message.OUTBOUND)
+        .first()
+    )
+    if message is None:
+        return 0
+    account: TrafficAccount = message.traffic_account
+    return int(report_apply(account=account, event=_event_of(row, message), reported=message))
+
+
+def _apply_each(rows: list[ReportInbox]) -> tuple[int, int, dict[int, str]]:
+    """Every report in a savepoint of its own, so one that raises leaves the others applied."""
+    applied = ignored = 0
+    failures: dict[int, str] = {}
+    for row in rows:
+        try:
+            with transaction.atomic():
+                moved = _apply_one(row)
+        except Exception as error:
+            logger.exception("report %s on message %s could not be applied", row.id, row.message_id)
+            failures[row.id] = f"{type(error).__name__}: {error}"[:_ERROR_MAX]
+            continue
+        applied += moved
+        ignored += 1 - moved
+    return applied, ignored, failures
+
+
+def _record_failures(rows: list[ReportInbox], failures: dict[int, str], summary: DrainSummary) -> None:
+    """Count the attempt on each report that raised; park it once it has used up its attempts."""
+    now = timezone.now()
+    for row in rows:
+        row.attempts += 1
+        row.last_error = failures[row.id]
+        if row.attempts >= settings.REPORT_INBOX_MAX_ATTEMPTS:
+            row.parked_at = now
+            summary.parked += 1
+            logger.error(
+                "report %s (%s on message %s) parked after %d failed attempts: %s",
+                row.id, row.status, row.message_id, row.attempts, row.last_error,
+            )
+        row.save(update_fields=["attempts", "last_error", "parked_at"])
+        summary.failed += 1
