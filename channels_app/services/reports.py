@@ -197,7 +197,10 @@ def observe_reports(applied: list[tuple[Message, str]]) -> None:
     def observe() -> None:
         for message, status in applied:
             metrics.report_applied(channel=message.channel, status=status)
-            log.info("report applied", message_id=str(message.id), status=status, channel=message.channel)
+            log.info(
+                "report applied", message_id=str(message.id), status=status, channel=message.channel,
+                traffic_account_id=str(message.traffic_account_id),
+            )
 
     transaction.on_commit(observe)
 
