@@ -43,6 +43,10 @@ def _published_drains() -> int:
     return tasks.count("channels.drain_reports")
 
 
+def _sent() -> Message:
+    return sent_message(TrafficAccountFactory(channel="sms"), destination="+41751231234", provider_message_id=MITTO_ID)
+
+
 def _post(client: Client, message: Message):
     token = issue_callback_token(subject=str(message.id), purpose="dlr")
     return client.post(
@@ -52,7 +56,7 @@ def _post(client: Client, message: Message):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_report_is_committed_before_the_200():
-    message = sent_message(TrafficAccountFactory(channel="sms"), destination="+41751231234", provider_message_id=MITTO_ID)
+    message = _sent()
 
     response = _post(Client(), message)
 
@@ -82,7 +86,9 @@ def inbox_refusing_inserts(transactional_db):
             "CREATE FUNCTION refuse_report() RETURNS trigger LANGUAGE plpgsql AS"
             " $$ BEGIN RAISE EXCEPTION 'inbox unavailable'; END $$"
         )
-        cursor.execute(f"CREATE TRIGGER refuse_report BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION refuse_report()")
+        cursor.execute(
+            f"CREATE TRIGGER refuse_report BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION refuse_report()"
+        )
     yield
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TRIGGER refuse_report ON {table}")
@@ -90,7 +96,7 @@ def inbox_refusing_inserts(transactional_db):
 
 
 def test_a_report_that_cannot_be_stored_is_a_server_error_and_changes_nothing(inbox_refusing_inserts):
-    message = sent_message(TrafficAccountFactory(channel="sms"), destination="+41751231234", provider_message_id=MITTO_ID)
+    message = _sent()
 
     response = _post(Client(raise_request_exception=False), message)
 
@@ -135,7 +141,7 @@ def test_a_report_whose_drain_was_never_published_is_applied_by_the_sweep(client
     # A web process set the request and died before publishing: no report publishes again
     # until the request expires, so only beat's sweep (the same task) can apply this one.
     get_redis().set(DRAIN_REQUESTED_KEY, b"1", px=60_000)
-    message = sent_message(TrafficAccountFactory(channel="sms"), destination="+41751231234", provider_message_id=MITTO_ID)
+    message = _sent()
 
     assert _post(client, message).status_code == 200
     assert _published_drains() == 0
