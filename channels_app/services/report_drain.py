@@ -20,6 +20,7 @@ drains and logged as an error, for an operator to look at rather than retried fo
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import uuid
 from collections import defaultdict
@@ -67,6 +68,7 @@ class DrainSummary:
     batches: int = 0
     applied: int = 0  # reports that moved their message
     ignored: int = 0  # duplicates, late reports, reports on messages no longer stored
+    applied_alone: int = 0  # reports that went through ``report_apply`` one by one
     failed: int = 0  # left in the inbox after raising
     parked: int = 0  # of those, given up on
 
@@ -103,11 +105,13 @@ def _drain_batch(size: int, summary: DrainSummary) -> int:
         summary.batches += 1
         try:
             with transaction.atomic():
-                applied, ignored = _apply_set_based(rows)
+                applied, ignored, alone = _apply_set_based(rows)
             failures: dict[int, str] = {}
         except Exception:
             logger.exception("batch of %d reports could not be applied together; applying them one by one", len(rows))
             applied, ignored, failures = _apply_each(rows)
+            alone = len(rows)
+        summary.applied_alone += alone
         summary.applied += applied
         summary.ignored += ignored
         done = [row.id for row in rows if row.id not in failures]
@@ -138,8 +142,9 @@ def _event_of(row: ReportInbox, message: Message) -> StatusEvent:
     return event
 
 
-def _apply_set_based(rows: list[ReportInbox]) -> tuple[int, int]:
-    """Apply ``rows`` with a fixed number of statements; returns (applied, ignored)."""
+def _apply_set_based(rows: list[ReportInbox]) -> tuple[int, int, int]:
+    """Apply ``rows`` with a fixed number of statements; returns how many were applied, ignored
+    and handed to ``report_apply`` because their message changed under the batch."""
     by_message: dict[uuid.UUID, list[ReportInbox]] = defaultdict(list)
     for row in rows:
         by_message[row.message_id].append(row)
@@ -157,7 +162,8 @@ def _apply_set_based(rows: list[ReportInbox]) -> tuple[int, int]:
                 moves.setdefault(message_id, []).append(_move(message, event))
     moved = _write_moves([messages[i] for i in moves], loaded_status)
     # A message that changed since it was loaded: its reports go through the per-report path.
-    applied_one_by_one = sum(_apply_one(row) for i in moves if i not in moved for row in by_message[i])
+    overtaken = [row for i in moves if i not in moved for row in by_message[i]]
+    applied_one_by_one = sum(_apply_one(row) for row in overtaken)
     moved_in_order = [move for message_id in moves if message_id in moved for move in moves[message_id]]
     insert_together([move.event for move in moved_in_order])
     for move in moved_in_order:
@@ -166,7 +172,7 @@ def _apply_set_based(rows: list[ReportInbox]) -> tuple[int, int]:
         )
     observe_reports([(move.message, move.status) for move in moved_in_order])
     applied = len(moved_in_order) + applied_one_by_one
-    return applied, len(rows) - applied
+    return applied, len(rows) - applied, len(overtaken)
 
 
 def _move(message: Message, event: StatusEvent) -> _Move:
@@ -191,7 +197,6 @@ def _write_moves(messages: list[Message], loaded_status: dict[uuid.UUID, str]) -
     returns the ids it moved."""
     if not messages:
         return set()
-    billing_field = Message._meta.get_field("billing")
     params: list[Any] = [
         [m.id for m in messages],
         [loaded_status[m.id] for m in messages],
@@ -203,7 +208,7 @@ def _write_moves(messages: list[Message], loaded_status: dict[uuid.UUID, str]) -
         [m.failed_at for m in messages],
         [m.error_code for m in messages],
         [m.error_text for m in messages],
-        [None if m.billing is None else billing_field.get_prep_value(m.billing) for m in messages],
+        [None if m.billing is None else json.dumps(m.billing) for m in messages],
     ]
     with connection.cursor() as cursor:
         cursor.execute(_MOVE_SQL, params)

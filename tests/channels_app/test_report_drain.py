@@ -58,6 +58,7 @@ def test_reports_of_many_messages_are_applied_in_one_batch(client, account):
     summary = reports_drain()
 
     assert (summary.batches, summary.applied, summary.ignored, summary.failed) == (1, 4, 0, 0)
+    assert summary.applied_alone == 0  # all set-based
     for message in messages:
         message.refresh_from_db()
         assert message.status == Status.DELIVERED and message.delivered_at is not None
@@ -72,7 +73,7 @@ def test_a_duplicate_report_in_one_batch_changes_nothing_the_second_time(client,
 
     summary = reports_drain()
 
-    assert (summary.applied, summary.ignored) == (1, 1)
+    assert (summary.applied, summary.ignored, summary.applied_alone) == (1, 1, 0)
     assert statuses(message) == [Status.DELIVERED]
     assert not ReportInbox.objects.exists()
 
@@ -82,7 +83,9 @@ def test_sent_then_delivered_in_one_batch_are_both_applied_in_order(client, acco
     report(client, message, "ACCEPTD")
     report(client, message, "DELIVRD", Price="6.00", MccMnc="26201")
 
-    assert reports_drain().applied == 2
+    summary = reports_drain()
+
+    assert (summary.applied, summary.applied_alone) == (2, 0)
 
     message.refresh_from_db()
     assert message.status == Status.DELIVERED
@@ -110,7 +113,7 @@ def test_a_failure_report_keeps_its_error_and_a_mismatched_id_is_recorded(client
     report(client, failed, "UNDELIV", errorcode="034")
     report(client, other, "DELIVRD", messageId="an-earlier-attempt")
 
-    reports_drain()
+    assert reports_drain().applied_alone == 0
 
     failed.refresh_from_db()
     assert (failed.status, failed.error_code, failed.error_text) == (Status.FAILED, "034", "UNDELIV")
@@ -136,7 +139,7 @@ def test_batch_applied_reports_fan_out_to_the_customers_webhooks(auth_client, cl
     report(client, delivered, "DELIVRD")
     report(client, failed, "UNDELIV", errorcode="034")
 
-    reports_drain()
+    assert reports_drain().applied_alone == 0
 
     deliveries = WebhookDelivery.objects.filter(message_id__in=[delivered.id, failed.id])
     payloads = {d.message_id: d.payload for d in deliveries}
@@ -218,7 +221,7 @@ def test_a_batch_applied_delivery_before_the_deadline_cancels_the_next_hop(auth_
     first, second = _sms_first_chain(auth_client)
     report(client, first, "DELIVRD")
 
-    reports_drain()
+    assert reports_drain().applied_alone == 0
 
     first.refresh_from_db()
     second.refresh_from_db()
@@ -231,7 +234,7 @@ def test_a_batch_applied_failure_triggers_the_next_hop_at_once(auth_client, clie
     first, second = _sms_first_chain(auth_client)
     report(client, first, "UNDELIV", errorcode="034")
 
-    reports_drain()
+    assert reports_drain().applied_alone == 0
 
     second.refresh_from_db()
     assert second.status == Status.READY
