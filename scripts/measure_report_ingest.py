@@ -84,7 +84,7 @@ def _post_all(client: Client, requests: list[tuple[str, bytes]]) -> None:
 def main(count: int) -> None:
     setup_test_environment()
     client = Client()
-    account = TrafficAccountFactory(channel="sms")
+    account = TrafficAccountFactory(channel="sms", base_url="")  # the default Mitto host
     try:
         # Warm up: imports, caches, the first connection's prepared state.
         _post_all(client, _requests(_messages(account, 50)))
