@@ -69,6 +69,7 @@ class DrainSummary:
     applied: int = 0  # reports that moved their message
     ignored: int = 0  # duplicates, late reports, reports on messages no longer stored
     applied_alone: int = 0  # reports that went through ``report_apply`` one by one
+    batches_one_by_one: int = 0  # batches whose set-based pass raised
     failed: int = 0  # left in the inbox after raising
     parked: int = 0  # of those, given up on
 
@@ -111,6 +112,7 @@ def _drain_batch(size: int, summary: DrainSummary) -> int:
             logger.exception("batch of %d reports could not be applied together; applying them one by one", len(rows))
             applied, ignored, failures = _apply_each(rows)
             alone = len(rows)
+            summary.batches_one_by_one += 1
         summary.applied_alone += alone
         summary.applied += applied
         summary.ignored += ignored

@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import json
+import threading
 
+import psycopg
 import pytest
+from django.db import connection
 from django.test import Client
 
 from channels_app.callbacks.tokens import issue_callback_token
@@ -170,7 +173,7 @@ def test_a_report_that_raises_leaves_the_others_applied_and_is_parked_after_its_
     finally:
         message_status_changed.disconnect(broken_listener)
 
-    assert (first.applied, first.failed, first.parked) == (1, 1, 0)
+    assert (first.applied, first.failed, first.parked, first.batches_one_by_one) == (1, 1, 0, 1)
     assert (second.failed, second.parked) == (1, 1)
     assert third.batches == 0  # parked: no longer tried
     good.refresh_from_db()
@@ -240,3 +243,29 @@ def test_a_batch_applied_failure_triggers_the_next_hop_at_once(auth_client, clie
     assert second.status == Status.READY
     first.refresh_from_db()
     assert first.failover_deadline is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_moved_by_someone_else_during_the_batch_gets_its_report_applied_alone(client, account):
+    message = sent_message(account, destination="+41751231234", status=Status.SENDING)
+    report(client, message, "DELIVRD")
+    # The dispatch worker marks the message Sent in a transaction of its own that commits only
+    # after the drain has loaded the message as Sending: the batch's guarded move finds it changed.
+    settings_dict = connection.settings_dict
+    worker = psycopg.connect(
+        dbname=settings_dict["NAME"], user=settings_dict["USER"], password=settings_dict["PASSWORD"],
+        host=settings_dict["HOST"], port=settings_dict["PORT"],
+    )
+    worker.execute(f"UPDATE {Message._meta.db_table} SET status = %s WHERE id = %s", [Status.SENT, message.id])  # noqa: S608
+    committer = threading.Timer(0.5, worker.commit)
+    committer.start()
+    try:
+        summary = reports_drain()
+    finally:
+        committer.join()
+        worker.close()
+
+    assert (summary.applied, summary.applied_alone, summary.batches_one_by_one) == (1, 1, 0)
+    message.refresh_from_db()
+    assert message.status == Status.DELIVERED
+    assert statuses(message) == [Status.DELIVERED]
