@@ -184,6 +184,27 @@ def test_a_report_that_raises_leaves_the_others_applied_and_is_parked_after_its_
     assert parked.attempts == 2 and parked.parked_at is not None  # kept for an operator
 
 
+def test_a_parked_report_is_listed_for_operators(client, account, operator_client, settings):
+    settings.REPORT_INBOX_MAX_ATTEMPTS = 1
+    message = sent_message(account, destination="+41751231234", provider_message_id="m-1")
+
+    def broken_listener(sender, message, **kwargs):
+        raise RuntimeError("listener broke")
+
+    report(client, message, "DELIVRD")
+    message_status_changed.connect(broken_listener)
+    try:
+        assert reports_drain().parked == 1
+    finally:
+        message_status_changed.disconnect(broken_listener)
+
+    page = operator_client.get("/admin/channels_app/reportinbox/", {"parked_at__isempty": "0"})
+
+    assert page.status_code == 200
+    assert str(message.id) in page.content.decode()
+    assert "listener broke" in page.content.decode()
+
+
 def test_a_report_on_a_message_purged_since_is_dropped(client, account):
     message = sent_message(account, destination="+41751231234", provider_message_id="m-1")
     report(client, message, "DELIVRD")
