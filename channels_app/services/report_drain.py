@@ -1,7 +1,7 @@
 """Apply stored delivery reports (``ReportInbox``) in batches, set-based.
 
 One batch is one transaction: claim up to ``REPORT_DRAIN_BATCH`` rows (``FOR UPDATE SKIP
-LOCKED``, so several drains share the work and never apply a row twice), load their messages in
+LOCKED``: should two drains run, they share the work and never apply a row twice), load their messages in
 one query, decide every move with the state machine (``channels_app.status.report_applies``, in
 arrival order per message, so ``Sent`` then ``Delivered`` in one batch both apply and a duplicate
 applies once), write all moves in one ``UPDATE`` guarded by the status each message was loaded
@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, replace
@@ -31,19 +32,33 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from redis.exceptions import LockError, RedisError
 
 from accounts_app.models import TrafficAccount
 from channels_app.models import Message, MessageEvent, ReportInbox
 from channels_app.providers.base import StatusEvent
 from channels_app.providers.mitto_sms.adapter import canonical_message_id
-from channels_app.services.report_inbox import report_drain_request_clear
+from channels_app.services.report_inbox import (
+    report_drain_request,
+    report_drain_request_clear,
+    report_drain_requested,
+)
 from channels_app.services.reports import observe_reports, report_apply, report_changes
 from channels_app.services.row_insert import insert_together
 from channels_app.services.transitions import transition_changes
 from channels_app.signals import message_status_changed
 from channels_app.status import report_applies
+from gateway.redis import get_redis
 
 logger = logging.getLogger(__name__)
+
+DRAIN_LOCK_KEY = "gw:lock:drain_reports"
+# A drain that was killed holds the lock at most this long; one that runs longer loses it and a
+# second may start, which SKIP LOCKED keeps correct.
+_LOCK_SECONDS = 60
+# One task drains at most this long, then hands over to a fresh task, so a steady stream of
+# reports does not keep one housekeeping thread for ever.
+_RUN_SECONDS = 30.0
 
 _ERROR_MAX = 2000  # ReportInbox.last_error kept for an operator
 
@@ -94,6 +109,42 @@ def reports_drain(*, batch_size: int | None = None) -> DrainSummary:
         claimed = _drain_batch(size, summary)
         if claimed < size:
             return summary
+
+
+def reports_drain_one_at_a_time() -> DrainSummary:
+    """What the Celery task runs: ``reports_drain`` under a Redis lock, so one drain takes a
+    housekeeping thread however many reports published one (the others return at once), and again
+    as long as reports asked for a drain while it ran (so none waits for the sweep)."""
+    total = DrainSummary()
+    started = time.monotonic()
+    while True:
+        lock = get_redis().lock(DRAIN_LOCK_KEY, timeout=_LOCK_SECONDS, blocking=False)
+        try:
+            acquired = lock.acquire()
+        except RedisError:
+            logger.warning("report drain lock unavailable; draining without it", exc_info=True)
+            return _add(total, reports_drain())
+        if not acquired:
+            return total  # the running drain sees the request this task came for
+        try:
+            _add(total, reports_drain())
+        finally:
+            try:
+                lock.release()
+            except (LockError, RedisError):
+                logger.warning("report drain lock expired before release", exc_info=True)
+        if not report_drain_requested():
+            return total
+        if time.monotonic() - started > _RUN_SECONDS:
+            report_drain_request_clear()
+            report_drain_request()  # a fresh task carries on
+            return total
+
+
+def _add(total: DrainSummary, summary: DrainSummary) -> DrainSummary:
+    for name in vars(total):
+        setattr(total, name, getattr(total, name) + getattr(summary, name))
+    return total
 
 
 def _drain_batch(size: int, summary: DrainSummary) -> int:

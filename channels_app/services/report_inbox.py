@@ -89,6 +89,16 @@ def report_drain_request() -> None:
         logger.exception("report drain request failed; the sweep applies the stored reports")
 
 
+def report_drain_requested() -> bool:
+    """Whether a report asked for a drain since the last drain started (``False`` when Redis
+    cannot tell: the sweep covers that)."""
+    try:
+        return bool(get_redis().exists(DRAIN_REQUESTED_KEY))
+    except Exception:
+        logger.warning("could not read the report drain request", exc_info=True)
+        return False
+
+
 def report_drain_request_clear() -> None:
     """Called by the drain before it reads the inbox, so a report stored from now on publishes
     a drain of its own instead of relying on this one having seen it."""

@@ -12,7 +12,7 @@ from django.test import Client
 
 from channels_app.callbacks.tokens import issue_callback_token
 from channels_app.models import Message, ReportInbox
-from channels_app.services.report_drain import reports_drain
+from channels_app.services.report_drain import DRAIN_LOCK_KEY, reports_drain
 from channels_app.services.report_inbox import DRAIN_REQUESTED_KEY
 from channels_app.status import Status
 from channels_app.tasks import drain_reports
@@ -153,3 +153,23 @@ def test_a_report_whose_drain_was_never_published_is_applied_by_the_sweep(client
     message.refresh_from_db()
     assert message.status == Status.DELIVERED
     assert not ReportInbox.objects.exists()
+
+
+@pytest.mark.django_db
+def test_one_drain_runs_at_a_time_and_the_others_return_at_once(client):
+    message = _sent()
+    assert _post(client, message).status_code == 200
+    running = get_redis().lock(DRAIN_LOCK_KEY, timeout=60)
+    assert running.acquire(blocking=False)
+    try:
+        drain_reports()  # another drain holds the lock: this one leaves the report to it
+
+        message.refresh_from_db()
+        assert message.status == Status.SENT
+    finally:
+        running.release()
+
+    drain_reports()
+
+    message.refresh_from_db()
+    assert message.status == Status.DELIVERED
