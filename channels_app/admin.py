@@ -7,7 +7,7 @@ from django.http import HttpRequest
 
 from channels_app import accounts_admin  # noqa: F401 - re-registers the account admins with their operations
 from channels_app.admin_actions import requeue_failed_messages
-from channels_app.models import DispatchAttempt, Message, MessageEvent, WhatsAppTemplate
+from channels_app.models import DispatchAttempt, Message, MessageEvent, ReportInbox, WhatsAppTemplate
 from channels_app.templates_admin import sync_selected_templates
 
 # The admin index links the delivery dashboard (channels_app/dashboard/, routed in gateway/urls.py).
@@ -74,6 +74,30 @@ class MessageAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Message | None = None) -> bool:
         return request.method in ("GET", "HEAD") and super().has_view_permission(request, obj)
+
+
+@admin.register(ReportInbox)
+class ReportInboxAdmin(admin.ModelAdmin):
+    """Delivery reports acknowledged but not applied yet; a parked one failed to apply
+    ``REPORT_INBOX_MAX_ATTEMPTS`` times and waits here for an operator (its error is kept)."""
+
+    list_display = ["id", "received_at", "message_id", "status", "attempts", "parked_at", "last_error"]
+    list_filter = [("parked_at", admin.EmptyFieldListFilter), "status"]
+    search_fields = ["=message_id", "=traffic_account_id"]
+    search_help_text = "Message id or traffic account id."
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ReportInbox | None = None) -> list[str]:
+        return [field.name for field in ReportInbox._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ReportInbox | None = None) -> bool:
+        return request.method in ("GET", "HEAD") and super().has_view_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: ReportInbox | None = None) -> bool:
+        return False  # only the drain removes a report: it is the provider's only copy
 
 
 @admin.register(WhatsAppTemplate)

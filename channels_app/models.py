@@ -252,3 +252,37 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.key}"
+
+
+class ReportInbox(models.Model):
+    """A delivery report acknowledged to its provider but not applied yet.
+
+    The callback view verifies and parses the report, writes it here in one statement and answers
+    200 once that has committed; ``channels_app.services.report_drain`` applies these rows in
+    batches and deletes them. A row still here is a report the provider will not send again, so
+    nothing but the drain removes one. A report that keeps failing to apply stays, ``parked_at``
+    set, for an operator (README "Failure behaviour").
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    # No foreign keys: the insert itself selects the message and its account, and a message
+    # purged before its report is applied only makes the report a no-op.
+    traffic_account_id = models.UUIDField()
+    message_id = models.UUIDField()
+    status = models.CharField(max_length=16, choices=Status.CHOICES)
+    provider_message_id = models.CharField(max_length=191, blank=True, default="")
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    error_text = models.TextField(blank=True, default="")
+    billing = models.JSONField(default=dict, blank=True)
+    raw = models.JSONField(default=dict, blank=True)  # bounded by services.reports.raw_detail
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)  # failed applications so far
+    last_error = models.TextField(blank=True, default="")
+    parked_at = models.DateTimeField(null=True, blank=True)  # given up on; kept for an operator
+
+    class Meta:
+        verbose_name = "unapplied delivery report"
+
+    def __str__(self) -> str:
+        return f"{self.message_id} {self.status} received {self.received_at:%Y-%m-%d %H:%M:%S}"

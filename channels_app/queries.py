@@ -22,7 +22,7 @@ from django.db.backends.utils import CursorWrapper
 from psycopg.types.json import Jsonb
 
 from accounts_app.models import Customer, TrafficAccount
-from channels_app.models import Conversation, DispatchAttempt, Message, MessageEvent, Participant
+from channels_app.models import Conversation, DispatchAttempt, Message, MessageEvent, Participant, ReportInbox
 from channels_app.status import Status
 from gateway.db import (
     NULL,
@@ -484,3 +484,51 @@ def attempt_bodies_expire_batch(*, after_id: int, batch: int, cutoff: datetime) 
         cursor.execute(_EXPIRE_BODIES_SQL, [after_id, batch, cutoff, cutoff, cutoff])
         emptied, last_old_id, younger = cursor.fetchone()
     return emptied, last_old_id, younger
+
+
+# ---- report inbox (services/report_inbox.py, services/report_drain.py) ----
+
+# Table names are ours; every value is a parameter. No row: the message is unknown, not an
+# outbound SMS, or the token's generation was revoked (the view then finds out which).
+_STORE_SQL = (
+    f"INSERT INTO {ReportInbox._meta.db_table} (traffic_account_id, message_id, status, provider_message_id,"  # noqa: S608
+    " error_code, error_text, billing, raw, occurred_at, received_at, attempts, last_error)"
+    " SELECT m.traffic_account_id, m.id, %s, %s, %s, %s, %s, %s, %s, %s, 0, ''"
+    f" FROM {Message._meta.db_table} m JOIN {TrafficAccount._meta.db_table} a ON a.id = m.traffic_account_id"
+    " WHERE m.id = %s AND m.direction = %s AND a.channel = %s AND a.callback_token_generation = %s"
+    " RETURNING traffic_account_id"
+)
+
+
+def report_inbox_insert(params: list[Any]) -> uuid.UUID | None:
+    """One delivery report into the inbox, if its message and token generation check out; the
+    traffic account id, or ``None``. Raw: the existence, ownership and revocation checks and the
+    insert are one statement, so acknowledging a report costs one round trip."""
+    with connection.cursor() as cursor:
+        cursor.execute(_STORE_SQL, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+# Every column a report can change. Values are the final ones of the batch; the status
+# condition makes the write lose to anything that moved the message since it was loaded.
+# The table name is ours; every value is a parameter.
+_MOVE_SQL = (
+    f"UPDATE {Message._meta.db_table} m SET status = v.status, updated_at = v.updated_at,"  # noqa: S608
+    " sent_at = v.sent_at, delivered_at = v.delivered_at, read_at = v.read_at, failed_at = v.failed_at,"
+    " error_code = v.error_code, error_text = v.error_text, billing = v.billing::jsonb"
+    " FROM (SELECT unnest(%s::uuid[]) AS id, unnest(%s::text[]) AS loaded_status, unnest(%s::text[]) AS status,"
+    " unnest(%s::timestamptz[]) AS updated_at, unnest(%s::timestamptz[]) AS sent_at,"
+    " unnest(%s::timestamptz[]) AS delivered_at, unnest(%s::timestamptz[]) AS read_at,"
+    " unnest(%s::timestamptz[]) AS failed_at, unnest(%s::text[]) AS error_code, unnest(%s::text[]) AS error_text,"
+    " unnest(%s::text[]) AS billing) v"
+    " WHERE m.id = v.id AND m.status = v.loaded_status RETURNING m.id"
+)
+
+
+def messages_move_guarded(params: list[Any]) -> set[uuid.UUID]:
+    """Many status moves in one statement, each guarded by the status its message was loaded
+    with; the ids it moved. Raw: an UPDATE from unnested arrays, which the ORM cannot express."""
+    with connection.cursor() as cursor:
+        cursor.execute(_MOVE_SQL, params)
+        return {row[0] for row in cursor.fetchall()}

@@ -14,6 +14,7 @@ from channels_app.services.dispatch_queue import DISPATCH_LANES, DISPATCH_QUEUE
 from channels_app.services.failover import failover_sweep
 from channels_app.services.idempotency import idempotency_records_expire
 from channels_app.services.purge import messages_purge_untriggered
+from channels_app.services.report_drain import reports_drain_one_at_a_time
 from channels_app.services.sweeper import dispatch_sweep
 from gateway import metrics
 from gateway.locks import single_flight
@@ -65,6 +66,16 @@ def sweep_failover() -> None:
     metrics.sweeper_ran("failover")
     if summary.claimed:
         logger.info("failover sweep: %d deadlines due, %d next hops triggered", summary.claimed, summary.triggered)
+
+
+@shared_task(name="channels.drain_reports", ignore_result=True)
+def drain_reports() -> None:
+    """Apply stored delivery reports: published by the callback view (one task for many reports)
+    and run by beat every REPORT_DRAIN_SWEEP_SECONDS in case a publish was lost. One runs at a
+    time (a Redis lock); the others return at once."""
+    summary = reports_drain_one_at_a_time()
+    if summary.failed:
+        logger.warning("report drain: %d reports failed to apply, %d of them parked", summary.failed, summary.parked)
 
 
 @shared_task(name="channels.purge_untriggered", ignore_result=True)

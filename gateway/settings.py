@@ -386,13 +386,20 @@ HOUSEKEEPING_TASKS = [
     "channels.sweep_dispatch", "channels.sweep_failover", "channels.purge_untriggered",
     "channels.expire_idempotency_records", "webhooks.sweep", "webhooks.expire_attempts",
     "channels.cancel_pending_of_inactive",
-    "channels.expire_attempt_bodies",
+    "channels.expire_attempt_bodies", "channels.drain_reports",
 ]
 CELERY_TASK_ROUTES = {
     **{name: {"queue": "housekeeping"} for name in HOUSEKEEPING_TASKS},
     "channels.dispatch_messages": {"queue": "dispatch"},  # single sends name dispatch_priority
     "webhooks.*": {"queue": "webhooks"},
 }
+# Delivery reports are stored by the callback and applied in batches (docs/decisions/report-inbox.md):
+# rows per batch transaction, how long one published drain stands for every report that follows,
+# beat's safety-net drain for a lost publish, and failed applications before a report is parked.
+REPORT_DRAIN_BATCH = env.int("REPORT_DRAIN_BATCH", default=500)
+REPORT_DRAIN_TRIGGER_MS = env.int("REPORT_DRAIN_TRIGGER_MS", default=1000)
+REPORT_DRAIN_SWEEP_SECONDS = env.float("REPORT_DRAIN_SWEEP_SECONDS", default=2.0)
+REPORT_INBOX_MAX_ATTEMPTS = env.int("REPORT_INBOX_MAX_ATTEMPTS", default=5)
 CELERY_BEAT_SCHEDULE = {
     "sweep-dispatch": {"task": "channels.sweep_dispatch", "schedule": env.float("DISPATCH_SWEEP_SECONDS", default=1.0)},
     "sweep-failover": {"task": "channels.sweep_failover", "schedule": env.float("FAILOVER_SWEEP_SECONDS", default=0.5)},
@@ -401,6 +408,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-webhooks": {"task": "webhooks.sweep", "schedule": env.float("WEBHOOK_SWEEP_SECONDS", default=5.0)},
     "expire-webhook-attempts": {"task": "webhooks.expire_attempts", "schedule": 3600.0},
     "expire-attempt-bodies": {"task": "channels.expire_attempt_bodies", "schedule": 3600.0},
+    "drain-reports": {"task": "channels.drain_reports", "schedule": REPORT_DRAIN_SWEEP_SECONDS},
 }
 
 # Operations (README "Operations"): beat's heartbeat for readiness, who may read /metrics.

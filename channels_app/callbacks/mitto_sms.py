@@ -24,17 +24,19 @@ from dataclasses import replace
 from uuid import UUID
 
 from django.http import HttpRequest, HttpResponse
+from structlog.contextvars import bind_contextvars
 
 from accounts_app.models import TrafficAccount
 from channels_app import queries
 from channels_app.callbacks.accounts import callback_account
-from channels_app.callbacks.http import callback_request, malformed, not_found, rejected
+from channels_app.callbacks.http import accepted, callback_request, malformed, not_found, rejected
 from channels_app.callbacks.processing import log_rejection, parse_and_apply
-from channels_app.callbacks.tokens import TOKEN_QUERY_PARAMETER, token_generation_matches
+from channels_app.callbacks.tokens import TOKEN_QUERY_PARAMETER, token_generation, token_generation_matches
 from channels_app.models import Message
 from channels_app.providers.accounts import provider_account
-from channels_app.providers.base import CallbackEvent, CallbackRejected, StatusEvent
+from channels_app.providers.base import CallbackEvent, CallbackRejected, CallbackRequest, StatusEvent
 from channels_app.providers.mitto_sms.adapter import MittoSmsAdapter, canonical_message_id
+from channels_app.services.report_inbox import report_drain_request, report_store
 from gateway.channels import Channel
 
 logger = logging.getLogger(__name__)
@@ -72,6 +74,34 @@ def mitto_dlr(request: HttpRequest) -> HttpResponse:
     except CallbackRejected as error:
         log_rejection(Channel.SMS, error)
         return rejected(error)
+    if _stored_for_the_drain(callback, message_id):
+        return accepted()
+    return _applied_now(callback, message_id)
+
+
+def _stored_for_the_drain(callback: CallbackRequest, message_id: UUID) -> bool:
+    """Whether the report is one status event and is now committed in the report inbox
+    (``services.report_inbox``), to be applied by the drain. Anything else (no event, a body
+    that does not parse, an unknown message, a revoked token) is answered by ``_applied_now``,
+    which refuses it exactly as before."""
+    try:
+        events = MittoSmsAdapter.parse_dlr(callback, message_id)
+    except ValueError:
+        return False
+    generation = token_generation(callback.query.get(TOKEN_QUERY_PARAMETER, ""))
+    if len(events) != 1 or not isinstance(events[0], StatusEvent) or generation is None:
+        return False
+    account_id = report_store(message_id=message_id, token_generation=generation, event=events[0])
+    if account_id is None:
+        return False
+    bind_contextvars(traffic_account_id=str(account_id), channel=Channel.SMS)
+    report_drain_request()
+    return True
+
+
+def _applied_now(callback: CallbackRequest, message_id: UUID) -> HttpResponse:
+    """The report applied in the request, with every refusal: 404 for an unknown message,
+    401 for a revoked token, 400 for a body that does not parse."""
     message = _reported_message(message_id)
     if message is None:
         return not_found()

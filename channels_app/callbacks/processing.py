@@ -4,7 +4,9 @@ Authenticity is checked on the raw bytes before the body is parsed or anything i
 body that fails to parse after a genuine signature is the provider's bug (400, so its retries
 show up in its dashboard); a report that came before its send response asks for a retry (409).
 The work per callback is a handful of indexed statements, so it is done in the request and the
-provider gets its answer within milliseconds; a queue would add a hop without making it faster.
+provider gets its answer within milliseconds. Mitto's delivery reports, by far the most numerous,
+are the exception: the view stores them in one statement and a drain applies them in batches
+(``services.report_inbox``, docs/decisions/report-inbox.md).
 """
 
 from __future__ import annotations

@@ -105,15 +105,22 @@ def verify_callback_token(token: str, *, purpose: CallbackPurpose) -> str:
     raise CallbackRejected("callback token signature does not match any key")
 
 
-def token_generation_matches(token: str, current: int) -> bool:
-    """Whether a token ``verify_callback_token`` has accepted was issued under the account's
-    current generation. Tokens from before generations existed count as generation 0."""
+def token_generation(token: str) -> int | None:
+    """The account generation a token ``verify_callback_token`` has accepted was issued under
+    (tokens from before generations existed count as 0); ``None`` when it names none we can use."""
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.InvalidTokenError:
-        return False
+        return None
     generation = claims.get(GENERATION_CLAIM, 0)
-    return isinstance(generation, int) and generation == current
+    return generation if isinstance(generation, int) and not isinstance(generation, bool) else None
+
+
+def token_generation_matches(token: str, current: int) -> bool:
+    """Whether a token ``verify_callback_token`` has accepted was issued under the account's
+    current generation."""
+    generation = token_generation(token)
+    return generation is not None and generation == current
 
 
 def callback_url_with_token(base_url: str, token: str) -> str:

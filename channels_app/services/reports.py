@@ -146,6 +146,25 @@ def report_apply(*, account: TrafficAccount, event: StatusEvent, reported: Messa
             event.status, event.message_id, event.provider_message_id, account.id,
         )
         return False
+    detail, extra = report_changes(message, event)
+    moved = message_transition(
+        message=message,
+        status=event.status,
+        source="provider",
+        occurred_at=event.occurred_at or timezone.now(),
+        error_code=event.error_code,
+        error_text=event.error_text,
+        detail=detail,
+        extra_fields=extra,
+    )
+    if moved:
+        _observe_report(message, event.status)
+    return moved
+
+
+def report_changes(message: Message, event: StatusEvent) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The history detail of a report on ``message`` and the message fields it adds (billing):
+    the same for a report applied alone (``report_apply``) and in a batch (``services.report_drain``)."""
     detail: dict[str, Any] = {"raw": raw_detail(event.raw)}
     if event.provider_message_id:
         detail["providerMessageId"] = event.provider_message_id
@@ -167,19 +186,23 @@ def report_apply(*, account: TrafficAccount, event: StatusEvent, reported: Messa
     if event.billing:
         extra["billing"] = {**(message.billing or {}), **event.billing}
         detail["billing"] = dict(event.billing)
-    moved = message_transition(
-        message=message,
-        status=event.status,
-        source="provider",
-        occurred_at=event.occurred_at or timezone.now(),
-        error_code=event.error_code,
-        error_text=event.error_text,
-        detail=detail,
-        extra_fields=extra,
-    )
-    if moved:
-        _observe_report(message, event.status)
-    return moved
+    return detail, extra
+
+
+def observe_reports(applied: list[tuple[Message, str]]) -> None:
+    """Count and log reports applied by a batch, once it has committed."""
+    if not applied:
+        return
+
+    def observe() -> None:
+        for message, status in applied:
+            metrics.report_applied(channel=message.channel, status=status)
+            log.info(
+                "report applied", message_id=str(message.id), status=status, channel=message.channel,
+                traffic_account_id=str(message.traffic_account_id),
+            )
+
+    transaction.on_commit(observe)
 
 
 def _observe_report(message: Message, status: str) -> None:

@@ -54,6 +54,43 @@ def message_transition(
     candidates = from_statuses if from_statuses is not None else allowed_from(status)
     if not candidates:
         return False
+    fields, event_detail = transition_changes(
+        message=message, status=status, occurred_at=occurred_at, error_code=error_code, error_text=error_text,
+        detail=detail, extra_fields=extra_fields,
+    )
+    event = {"status": status, "occurred_at": occurred_at, "source": source, "detail": event_detail}
+    # The move and its event are one statement; the block is only there so that failover's and the
+    # listeners' writes commit or roll back with them. No savepoint: nothing inside is meant to fail alone.
+    with transaction.atomic(savepoint=False):
+        if not _move_with_event(message.id, candidates, fields, event):
+            return False
+        for name, value in fields.items():
+            setattr(message, name, value)
+        status_changed(message=message, status=status, occurred_at=occurred_at)
+    return True
+
+
+def status_changed(*, message: Message, status: str, occurred_at: datetime) -> None:
+    """What follows a move, inside its transaction: failover (called here, not through a signal, so
+    a reader of this module sees it), then the signal the layers above listen to (customer
+    webhooks). Every path that moves a message's status calls this: one message here, and the
+    batched report moves of ``services.report_drain``."""
+    failover.failover_after_status_change(message=message, status=status)
+    message_status_changed.send(sender=Message, message=message, status=status, occurred_at=occurred_at)
+
+
+def transition_changes(
+    *,
+    message: Message,
+    status: str,
+    occurred_at: datetime,
+    error_code: str = "",
+    error_text: str = "",
+    detail: dict[str, Any] | None = None,
+    extra_fields: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The fields a move of ``message`` to ``status`` writes and the detail of its history event:
+    one rule for the move of one message here and the batched moves of ``services.report_drain``."""
     fields: dict[str, Any] = {"status": status, "updated_at": timezone.now(), **(extra_fields or {})}
     if status in _TIMESTAMP_FIELD:
         fields[_TIMESTAMP_FIELD[status]] = occurred_at
@@ -66,17 +103,7 @@ def message_transition(
     event_detail = dict(detail or {})
     if error_code or error_text:
         event_detail.update({"errorCode": error_code, "errorText": error_text})
-    event = {"status": status, "occurred_at": occurred_at, "source": source, "detail": event_detail}
-    # The move and its event are one statement; the block is only there so that failover's and the
-    # listeners' writes commit or roll back with them. No savepoint: nothing inside is meant to fail alone.
-    with transaction.atomic(savepoint=False):
-        if not _move_with_event(message.id, candidates, fields, event):
-            return False
-        for name, value in fields.items():
-            setattr(message, name, value)
-        failover.failover_after_status_change(message=message, status=status)
-        message_status_changed.send(sender=Message, message=message, status=status, occurred_at=occurred_at)
-    return True
+    return fields, event_detail
 
 
 @functools.cache

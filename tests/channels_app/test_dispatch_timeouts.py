@@ -21,6 +21,7 @@ from django.utils import timezone
 from channels_app.models import DispatchAttempt, Message
 from channels_app.services.dispatch import messages_claim, messages_dispatch
 from channels_app.services.dispatch_recheck import claim_still_sendable
+from channels_app.services.report_drain import reports_drain
 from channels_app.status import Status
 from tests.factories import TrafficAccountFactory
 
@@ -100,13 +101,16 @@ def _make_due(message_id: str) -> None:
 
 
 def _deliver(client, provider: SlowMitto, message_id: str):
-    """The provider's DLR for what it received, to the callback URL the gateway gave it."""
+    """The provider's DLR for what it received, to the callback URL the gateway gave it, and the
+    drain that applies the stored report (a Celery task in production, milliseconds later)."""
     callback = urlsplit(provider.received[0]["callback"])
-    return client.post(
+    response = client.post(
         f"{callback.path}?{callback.query}",
         {"messageId": MITTO_OK["id"], "status": "DELIVERED", "reference": message_id},
         content_type="application/json",
     )
+    reports_drain()
+    return response
 
 
 def test_a_read_timeout_waits_for_a_report_and_a_report_means_no_second_send(auth_client, client, account, provider):

@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from channels_app.callbacks.tokens import issue_callback_token
 from channels_app.models import Message
 from channels_app.services.dispatch import messages_dispatch
+from channels_app.services.report_drain import reports_drain
 from channels_app.status import Status
 from tests.channels_app.callbacks.helpers import fixture_bytes, fixture_json, sent_message
 from tests.factories import TrafficAccountFactory
@@ -84,6 +85,7 @@ def test_an_applied_delivery_report_is_counted_by_channel_and_status(client, dja
             data=fixture_bytes("mitto_sms", "dlr_delivered"),
             content_type="application/json",
         )
+        reports_drain()  # the Celery task that applies stored reports
     assert response.status_code == 200
     message.refresh_from_db()
     assert message.status == Status.DELIVERED

@@ -283,10 +283,13 @@ class MittoSmsAdapter(ChannelAdapter):
     def parse_callback(self, request: CallbackRequest) -> list[CallbackEvent]:
         return self.parse_dlr(request, self.verify_dlr(request))
 
-    def parse_dlr(self, request: CallbackRequest, message_id: UUID | None) -> list[CallbackEvent]:
+    @staticmethod
+    def parse_dlr(request: CallbackRequest, message_id: UUID | None) -> list[CallbackEvent]:
         """The report of a request whose token ``verify_dlr`` has already turned into ``message_id``
         (the DLR view verifies before it loads anything; verifying twice cost 8 % of its CPU).
-        ``None`` for a ``/smsbulk`` report, which its provider id alone names."""
+        ``None`` for a ``/smsbulk`` report, which its provider id alone names.
+
+        Static, as ``verify_dlr``: the view parses a report before it has loaded the account."""
         payload = _callback_payload(request.body, request.header("content-type"), request.query)
         # The account's report template names the fields ("Id", "MccMnc", "Price" in Mitto's
         # own examples, "messageId" in the ChatApps guide): read them case-insensitively.

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from channels_app.callbacks.tokens import issue_callback_token
 from channels_app.models import Conversation, Message, MessageEvent
+from channels_app.services.report_drain import reports_drain
 from channels_app.signals import inbound_message_received
 from channels_app.status import Status
 from tests.channels_app.callbacks.helpers import (
@@ -65,6 +66,13 @@ def post_dlr(client: Client, token: str, fixture: str = "dlr_delivered", body: b
     )
 
 
+def post_dlr_and_drain(client: Client, token: str, fixture: str = "dlr_delivered", body: bytes | None = None):
+    """Post a DLR, then run the drain that applies stored reports (a Celery task in production)."""
+    response = post_dlr(client, token, fixture, body)
+    reports_drain()
+    return response
+
+
 def _signed_with(key: str, *, subject: str, purpose: str, lifetime: int = 600) -> str:
     now = int(time.time())
     claims = {"sub": subject, "pur": purpose, "iat": now, "nbf": now, "exp": now + lifetime}
@@ -75,7 +83,7 @@ def _signed_with(key: str, *, subject: str, purpose: str, lifetime: int = 600) -
 
 
 def test_a_genuine_dlr_delivers_the_message_of_its_token(client, message):
-    response = post_dlr(client, dlr_token(message))
+    response = post_dlr_and_drain(client, dlr_token(message))
 
     assert response.status_code == 200
     message.refresh_from_db()
@@ -86,22 +94,29 @@ def test_a_genuine_dlr_delivers_the_message_of_its_token(client, message):
     assert event.detail["raw"]["status"] == "DELIVRD"
 
 
-def test_a_dlr_reads_its_message_once_and_moves_it_in_one_statement(client, account, message):
-    post_dlr(client, dlr_token(sent_message(account, destination="+41751231235")))  # learns: no webhooks
+def test_a_dlr_is_stored_in_one_statement_and_applied_by_the_drain_in_a_fixed_number(client, account, message):
+    post_dlr_and_drain(client, dlr_token(sent_message(account, destination="+41751231235")))  # learns: no webhooks
 
-    with CaptureQueriesContext(connection) as queries:
+    with CaptureQueriesContext(connection) as web:
         response = post_dlr(client, dlr_token(message))
-
     assert response.status_code == 200
-    statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(statements) == 2, statements
-    assert statements[0].startswith("SELECT") and "JOIN" in statements[0]  # the message with its account
-    assert statements[1].startswith("WITH moved AS (UPDATE")  # the move and its history event
+    statements = [q["sql"] for q in web.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == 1, statements
+    assert statements[0].startswith("INSERT INTO") and "JOIN" in statements[0]  # stored if the message is ours
+    assert statuses(message) == []  # not applied yet: the drain does that
+
+    with CaptureQueriesContext(connection) as drain:
+        reports_drain()
+    statements = [q["sql"] for q in drain.captured_queries if "SAVEPOINT" not in q["sql"]]
+    # claim, load the messages, move them, their events, delete the applied reports; the next
+    # claim finds the inbox empty
+    assert len(statements) == 5, statements
     assert statuses(message) == [Status.DELIVERED]
 
 
 def test_a_dlr_by_get_query_is_accepted_too(client, message):
     response = client.get(DLR_URL, {"token": dlr_token(message), "messageId": MITTO_ID, "status": "DELIVRD"})
+    reports_drain()
 
     assert response.status_code == 200
     message.refresh_from_db()
@@ -109,7 +124,7 @@ def test_a_dlr_by_get_query_is_accepted_too(client, message):
 
 
 def test_an_undelivered_dlr_fails_the_message_with_its_error_code(client, message):
-    response = post_dlr(client, dlr_token(message), "dlr_undelivered")
+    response = post_dlr_and_drain(client, dlr_token(message), "dlr_undelivered")
 
     assert response.status_code == 200
     message.refresh_from_db()
@@ -119,8 +134,8 @@ def test_an_undelivered_dlr_fails_the_message_with_its_error_code(client, messag
 def test_a_duplicate_dlr_records_one_event(client, message):
     token = dlr_token(message)
 
-    first = post_dlr(client, token)
-    second = post_dlr(client, token)
+    first = post_dlr_and_drain(client, token)
+    second = post_dlr_and_drain(client, token)
 
     assert (first.status_code, second.status_code) == (200, 200)
     assert statuses(message) == [Status.DELIVERED]
@@ -129,8 +144,8 @@ def test_a_duplicate_dlr_records_one_event(client, message):
 def test_a_late_accepted_dlr_does_not_undo_delivery(client, message):
     token = dlr_token(message)
 
-    post_dlr(client, token, "dlr_delivered")
-    response = post_dlr(client, token, "dlr_accepted")
+    post_dlr_and_drain(client, token, "dlr_delivered")
+    response = post_dlr_and_drain(client, token, "dlr_accepted")
 
     assert response.status_code == 200
     message.refresh_from_db()
@@ -142,7 +157,7 @@ def test_a_dlr_that_overtakes_the_send_response_still_applies(client, account):
     # given: dispatch has claimed the message but not yet stored Mitto's id
     message = sent_message(account, destination="+41751231234", status=Status.SENDING)
 
-    response = post_dlr(client, dlr_token(message))
+    response = post_dlr_and_drain(client, dlr_token(message))
 
     assert response.status_code == 200
     message.refresh_from_db()
@@ -177,7 +192,7 @@ def test_a_dlr_without_a_genuine_token_is_refused_before_any_query(
 
 def test_a_report_naming_another_provider_id_applies_to_its_token_and_records_the_mismatch(client, message):
     # An earlier attempt that timed out may have gone out after all and reports its own id.
-    response = post_dlr(client, dlr_token(message), "dlr_other_message")
+    response = post_dlr_and_drain(client, dlr_token(message), "dlr_other_message")
 
     assert response.status_code == 200
     message.refresh_from_db()
@@ -194,7 +209,7 @@ def test_a_report_spelling_the_id_with_dashes_matches_without_a_mismatch(client,
     message = sent_message(account, destination="+41751231234", provider_message_id="b47e7d4a39d14e6ca495001501b3e626")
     body = b'{"messageId": "B47E7D4A-39D1-4E6C-A495-001501B3E626", "status": "delivered", "errorcode": ""}'
 
-    response = post_dlr(client, dlr_token(message), body=body)
+    response = post_dlr_and_drain(client, dlr_token(message), body=body)
 
     assert response.status_code == 200
     event = MessageEvent.objects.get(message=message, status=Status.DELIVERED)
@@ -210,7 +225,7 @@ def test_a_report_spelling_the_id_with_dashes_matches_without_a_mismatch(client,
 def test_mitto_words_and_smpp_states_are_read_in_any_case(client, message, word, status):
     body = f'{{"messageId": "{MITTO_ID}", "status": "{word}", "errorcode": "0"}}'.encode()
 
-    assert post_dlr(client, dlr_token(message), body=body).status_code == 200
+    assert post_dlr_and_drain(client, dlr_token(message), body=body).status_code == 200
 
     message.refresh_from_db()
     assert message.status == status
@@ -231,7 +246,7 @@ def test_price_and_network_of_the_report_template_are_kept_and_sent_to_webhooks(
     message = sent_message(account, destination="+41751231234", provider_message_id=MITTO_ID)
     body = f'{{"messageId": "{MITTO_ID}", "status": "DELIVRD", "errorcode": "000", "MccMnc": "26201", "Price": "6.00"}}'
 
-    response = post_dlr(client, dlr_token(message), body=body.encode())
+    response = post_dlr_and_drain(client, dlr_token(message), body=body.encode())
 
     assert response.status_code == 200
     message.refresh_from_db()
@@ -247,11 +262,11 @@ def test_key_rotation_keeps_old_tokens_valid_only_while_the_old_key_is_listed(cl
     old_token = dlr_token(message)
 
     settings.MITTO_DLR_SIGNING_KEYS = [DLR_KEY]
-    assert post_dlr(client, old_token).status_code == 401
+    assert post_dlr_and_drain(client, old_token).status_code == 401
     assert statuses(message) == []
 
     settings.MITTO_DLR_SIGNING_KEYS = [DLR_KEY, OLD_DLR_KEY]
-    assert post_dlr(client, old_token).status_code == 200
+    assert post_dlr_and_drain(client, old_token).status_code == 200
     assert statuses(message) == [Status.DELIVERED]
 
 
@@ -266,7 +281,7 @@ def test_a_dlr_for_a_message_sent_before_its_account_was_deactivated_is_recorded
     account.is_active = False
     account.save()
 
-    response = post_dlr(client, dlr_token(message))
+    response = post_dlr_and_drain(client, dlr_token(message))
 
     assert response.status_code == 200
     message.refresh_from_db()
@@ -423,17 +438,17 @@ def test_revoking_an_accounts_callback_tokens_refuses_its_old_urls_only(client, 
     call_command("revoke_callback_tokens", "--traffic-account", str(account.id))
     capsys.readouterr()
 
-    assert post_dlr(client, old_dlr).status_code == 401
+    assert post_dlr_and_drain(client, old_dlr).status_code == 401
     assert client.post(f"{old_inbound.path}?{old_inbound.query}", fixture_bytes("mitto_sms", "inbound"),
                        content_type="application/json").status_code == 401
     message.refresh_from_db()
     assert message.status == Status.SENT
     # Another account's tokens are untouched, and new tokens of this account work.
-    assert post_dlr(client, dlr_token(other_message)).status_code == 200
+    assert post_dlr_and_drain(client, dlr_token(other_message)).status_code == 200
     account.refresh_from_db()
     fresh = issue_callback_token(subject=str(message.id), purpose="dlr",
                                  generation=account.callback_token_generation)
-    assert post_dlr(client, fresh).status_code == 200
+    assert post_dlr_and_drain(client, fresh).status_code == 200
 
 
 def test_tokens_are_short_lived_by_default(account, capsys):
