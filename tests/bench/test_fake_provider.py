@@ -19,6 +19,7 @@ from channels_app.callbacks.tokens import callback_url_with_token, issue_callbac
 from channels_app.models import Message
 from channels_app.providers.base import OutboundMessage, ProviderAccount, ProviderConfigError
 from channels_app.providers.mitto_sms.adapter import MittoSmsAdapter
+from channels_app.services.report_drain import reports_drain
 from channels_app.status import Status
 from tests.channels_app.callbacks.helpers import sent_message
 from tests.factories import TrafficAccountFactory
@@ -86,9 +87,11 @@ def test_its_delivery_report_reaches_the_callback_url_and_the_gateway_delivers_t
     assert json.loads(body) == {"messageId": result.provider_message_id, "status": "Delivered", "errorcode": "0"}
     assert parse_qs(urlsplit(path).query)["token"]
 
-    # then the same request against the gateway's DLR endpoint delivers the message
+    # then the same request against the gateway's DLR endpoint delivers the message (the report is
+    # committed to the inbox before the 200 and applied by the drain)
     response = Client().post(path, data=body, content_type=recording_server.content_types[0])
     assert response.status_code == 200
+    reports_drain()
     message.refresh_from_db()
     assert message.status == Status.DELIVERED
     assert Message.objects.get(id=message_id).delivered_at is not None
