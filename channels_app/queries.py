@@ -500,6 +500,30 @@ _STORE_SQL = (
 )
 
 
+# A /smsbulk report names the message only by the provider's id, in one of the spellings Mitto
+# uses: the account's message that stored one of them is the one it is about (the partial index
+# on (traffic_account, provider_message_id) finds it); its stored spelling goes into the inbox.
+_STORE_BY_PROVIDER_ID_SQL = (
+    f"INSERT INTO {ReportInbox._meta.db_table} (traffic_account_id, message_id, status, provider_message_id,"  # noqa: S608
+    " error_code, error_text, billing, raw, occurred_at, received_at, attempts, last_error)"
+    " SELECT m.traffic_account_id, m.id, %s, m.provider_message_id, %s, %s, %s, %s, %s, %s, 0, ''"
+    f" FROM {Message._meta.db_table} m JOIN {TrafficAccount._meta.db_table} a ON a.id = m.traffic_account_id"
+    " WHERE m.traffic_account_id = %s AND m.provider_message_id = ANY(%s) AND m.provider_message_id <> ''"
+    " AND m.direction = %s AND a.channel = %s AND a.callback_token_generation = %s"
+    " LIMIT 1 RETURNING message_id"
+)
+
+
+def report_inbox_insert_by_provider_id(params: list[Any]) -> uuid.UUID | None:
+    """A ``/smsbulk`` delivery report into the inbox, matched by the provider's id within its
+    account; the message id, or ``None`` when no stored message has that id yet (or the token's
+    generation was revoked). Raw for the same reason as ``report_inbox_insert``."""
+    with connection.cursor() as cursor:
+        cursor.execute(_STORE_BY_PROVIDER_ID_SQL, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
 def report_inbox_insert(params: list[Any]) -> uuid.UUID | None:
     """One delivery report into the inbox, if its message and token generation check out; the
     traffic account id, or ``None``. Raw: the existence, ownership and revocation checks and the

@@ -59,6 +59,32 @@ def report_store(*, message_id: uuid.UUID, token_generation: int, event: StatusE
     return queries.report_inbox_insert(params)
 
 
+def report_store_by_provider_id(
+    *, traffic_account_id: uuid.UUID, provider_ids: list[str], token_generation: int, event: StatusEvent
+) -> uuid.UUID | None:
+    """Store a ``/smsbulk`` report: ``event`` for the account's outbound SMS whose stored provider
+    id is one of ``provider_ids`` (the spellings Mitto may use), if the account's callback tokens
+    are still of ``token_generation``; returns the message id, or ``None`` when nothing was stored
+    (the caller then answers as before: a retry while the ids are not stored yet). Must not run
+    inside a transaction: the caller acknowledges the report right after."""
+    now = timezone.now()
+    params = [
+        event.status,
+        event.error_code[:_ERROR_CODE_MAX],
+        event.error_text,
+        Jsonb(dict(event.billing)),
+        Jsonb(raw_detail(event.raw)),
+        event.occurred_at or now,
+        now,
+        traffic_account_id,
+        [provider_id[:_PROVIDER_ID_MAX] for provider_id in provider_ids],
+        Message.OUTBOUND,
+        Channel.SMS,
+        token_generation,
+    ]
+    return queries.report_inbox_insert_by_provider_id(params)
+
+
 def report_drain_request() -> None:
     """Publish a drain unless one was requested within the last ``REPORT_DRAIN_TRIGGER_MS``.
 

@@ -161,6 +161,7 @@ def test_a_bulk_send_gets_one_id_per_receiver_and_each_report_delivers_its_messa
     for path, _, body in recording_server.received:
         assert path == token_path
         assert Client().post(path, data=body, content_type="application/json").status_code == 200
+    reports_drain()
     for message in messages:
         message.refresh_from_db()
         assert message.status == Status.DELIVERED

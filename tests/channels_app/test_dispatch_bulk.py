@@ -14,6 +14,7 @@ from django.test import Client
 
 from channels_app.models import DispatchAttempt, Message
 from channels_app.services.dispatch import messages_dispatch
+from channels_app.services.report_drain import reports_drain
 from channels_app.status import Status
 from sandbox.client import SandboxClient
 from sandbox.local import LocalSandbox
@@ -85,6 +86,7 @@ def test_a_chunk_of_50_same_text_sms_is_one_provider_call_then_all_are_delivered
         )
         assert response.status_code == 200
 
+    reports_drain()  # each report was stored before its 200; the drain applies them
     assert {m.status for m in Message.objects.filter(id__in=[m.id for m in messages])} == {Status.DELIVERED}
 
 

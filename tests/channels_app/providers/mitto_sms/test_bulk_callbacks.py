@@ -9,7 +9,8 @@ import pytest
 from django.test import Client
 
 from channels_app.callbacks.tokens import issue_callback_token
-from channels_app.models import Message
+from channels_app.models import Message, ReportInbox
+from channels_app.services.report_drain import reports_drain
 from channels_app.status import Status
 from tests.channels_app.callbacks.helpers import sent_message, statuses
 from tests.factories import TrafficAccountFactory
@@ -49,6 +50,7 @@ def test_a_report_delivers_the_account_message_with_that_provider_id(account):
     response = post_report(bulk_token(account))
 
     assert response.status_code == 200
+    reports_drain()  # stored before the 200, applied by the drain
     message.refresh_from_db()
     other.refresh_from_db()
     assert message.status == Status.DELIVERED
@@ -61,6 +63,7 @@ def test_the_id_without_dashes_finds_the_stored_dashed_id(account):
     response = post_report(bulk_token(account), provider_id=BULK_ID.replace("-", "").upper())
 
     assert response.status_code == 200
+    reports_drain()  # stored before the 200, applied by the drain
     message.refresh_from_db()
     assert message.status == Status.DELIVERED
     assert message.provider_message_id == BULK_ID
@@ -82,6 +85,7 @@ def test_a_report_that_overtakes_the_recorded_ids_is_retried_then_applied(accoun
     again = post_report(bulk_token(account))
 
     assert again.status_code == 200
+    reports_drain()  # stored before the 200, applied by the drain
     message.refresh_from_db()
     assert message.status == Status.DELIVERED
     assert statuses(message)[-1] == Status.DELIVERED
@@ -106,6 +110,7 @@ def test_a_revoked_generation_is_refused(account):
 
     assert post_report(old).status_code == 401
     assert post_report(bulk_token(account, generation=1)).status_code == 200
+    reports_drain()  # stored before the 200, applied by the drain
     message.refresh_from_db()
     assert message.status == Status.DELIVERED
 
@@ -119,3 +124,19 @@ def test_per_message_and_bulk_tokens_do_not_pass_for_each_other(account):
     assert post_report("not-a-token").status_code == 401
     message.refresh_from_db()
     assert message.status == Status.SENT
+
+
+def test_a_bulk_report_is_in_the_inbox_when_acknowledged_and_applied_by_the_drain(account):
+    message = sent_message(account, destination="+491765410994", provider_message_id=BULK_ID)
+
+    response = post_report(bulk_token(account), provider_id=BULK_ID.replace("-", ""))
+
+    assert response.status_code == 200
+    stored = ReportInbox.objects.get(message_id=message.id)
+    assert (stored.status, stored.provider_message_id) == (Status.DELIVERED, BULK_ID)  # the stored spelling
+    message.refresh_from_db()
+    assert message.status == Status.SENT  # not yet applied
+    reports_drain()
+    message.refresh_from_db()
+    assert message.status == Status.DELIVERED
+    assert not ReportInbox.objects.filter(message_id=message.id).exists()
