@@ -12,6 +12,7 @@ in ``services/failover.py``, which are being reworked on their own.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ from typing import Any, cast
 
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
+from django.db.models import Field, Model
 from psycopg.types.json import Jsonb
 
 from accounts_app.models import Customer, TrafficAccount
@@ -556,3 +558,140 @@ def messages_move_guarded(params: list[Any]) -> set[uuid.UUID]:
     with connection.cursor() as cursor:
         cursor.execute(_MOVE_SQL, params)
         return {row[0] for row in cursor.fetchall()}
+
+
+# ---- status transitions (services/transitions.py) ----
+
+
+@functools.cache
+def move_with_event_sql(field_names: tuple[str, ...], event_names: tuple[str, ...]) -> str:
+    """The statement for one set of changed fields (only a handful exist, so each is built once).
+
+    Table and column names are ours; every value is a parameter. The planner must go by
+    ``id = %s``: no index of the table can be matched by the status condition (test_reports
+    reads the plan with stale statistics).
+    """
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(_field(Message, name).column)} = %s" for name in field_names)
+    columns = ", ".join(quote(_field(MessageEvent, name).column) for name in event_names)
+    placeholders = ", ".join(["%s"] * len(event_names))
+    return (
+        f"WITH moved AS (UPDATE {Message._meta.db_table} SET {assignments}"  # noqa: S608
+        " WHERE id = %s AND status = ANY(%s::varchar[]) RETURNING id)"
+        f" INSERT INTO {MessageEvent._meta.db_table} (message_id, {columns})"
+        f" SELECT id, {placeholders} FROM moved RETURNING message_id"
+    )
+
+
+def _field(model: type[Model], name: str) -> Field:
+    """A concrete field by name (get_field's declared type also covers relations and generic keys)."""
+    return cast(Field, model._meta.get_field(name))
+
+
+def _prepared(model: type[Model], values: dict[str, Any]) -> list[Any]:
+    return [_field(model, name).get_db_prep_save(value, connection) for name, value in values.items()]
+
+
+def message_move_with_event(
+    message_id: Any, candidates: list[str], fields: dict[str, Any], event: dict[str, Any]
+) -> bool:
+    """The conditional UPDATE and, only when it moved the row, the history INSERT: one round trip
+    instead of two, and no query compilation on the hottest write of report ingest."""
+    params = [*_prepared(Message, fields), message_id, candidates, *_prepared(MessageEvent, event)]
+    with connection.cursor() as cursor:
+        cursor.execute(move_with_event_sql(tuple(fields), tuple(event)), params)
+        return cursor.fetchone() is not None
+
+
+# The table name is ours; every value is a parameter.
+MARK_SENT_SQL = (
+    f"UPDATE {Message._meta.db_table} m SET status = %s, sent_at = v.sent_at, provider_message_id = v.pid,"  # noqa: S608
+    " claimed_at = NULL, rate_slot_at = NULL, error_code = '', error_text = '', updated_at = %s"
+    " FROM (SELECT unnest(%s::uuid[]) AS id, unnest(%s::text[]) AS pid, unnest(%s::timestamptz[]) AS sent_at) v"
+    " WHERE m.id = v.id AND m.status = %s RETURNING m.id"
+)
+_KEEP_PROVIDER_ID_SQL = (
+    f"UPDATE {Message._meta.db_table} m SET provider_message_id = v.pid, claimed_at = NULL"  # noqa: S608
+    " FROM (SELECT unnest(%s::uuid[]) AS id, unnest(%s::text[]) AS pid) v"
+    " WHERE m.id = v.id AND m.provider_message_id = ''"
+)
+
+
+def messages_mark_sent_rows(params: list[Any]) -> set[uuid.UUID]:
+    """``Sending -> Sent`` with each message's provider id and time, from arrays; the ids that
+    moved. Raw: an UPDATE from unnested arrays, which the ORM cannot express."""
+    with connection.cursor() as cursor:
+        cursor.execute(MARK_SENT_SQL, params)
+        return {row[0] for row in cursor.fetchall()}
+
+
+def provider_ids_keep(ids: list[str], provider_ids: list[str]) -> None:
+    """Record the provider ids of messages a fast report moved on before their Sent was
+    recorded (only where none is stored). Raw for the same reason."""
+    with connection.cursor() as cursor:
+        cursor.execute(_KEEP_PROVIDER_ID_SQL, [ids, provider_ids])
+
+
+# ---- failover (services/failover.py) ----
+
+_MESSAGES = Message._meta.db_table
+
+# Triggering sets the hop Ready if it is still Scheduled and its account and customer are active
+# (a deactivated one's hops are cancelled by services/deactivation.py), gives it a deadline of its own when
+# another hop follows, and writes its history event, all in the caller's one statement.
+# Table names are ours; every value is a parameter.
+_FAILOVER_TRIGGER_CTES = (
+    f"triggered AS (UPDATE {_MESSAGES} m SET status = %(ready)s, triggered_at = %(now)s, available_at = %(now)s,"  # noqa: S608
+    " queued_until = %(republish)s, updated_at = %(now)s,"
+    f" failover_deadline = CASE WHEN EXISTS (SELECT 1 FROM {_MESSAGES} n"
+    "   WHERE n.failover_chain_id = m.failover_chain_id AND n.failover_position = m.failover_position + 1)"
+    "   THEN %(now)s + make_interval(secs => m.failover_timeout_seconds) ELSE NULL END"
+    " FROM next WHERE m.failover_chain_id = next.chain_id AND m.failover_position = next.position"
+    f" AND m.status = %(scheduled)s AND {account_and_customer_active('m')} RETURNING m.id),"
+    f" events AS (INSERT INTO {MessageEvent._meta.db_table} (message_id, status, occurred_at, source, detail)"
+    " SELECT id, %(ready)s, %(now)s, 'failover', %(detail)s FROM triggered)"
+)
+
+_FAILOVER_TRIGGER_SQL = (
+    "WITH next AS (SELECT unnest(%(chains)s::uuid[]) AS chain_id, unnest(%(positions)s::int[]) AS position), "  # noqa: S608
+    + _FAILOVER_TRIGGER_CTES
+    + " SELECT id FROM triggered"
+)
+
+# One statement per batch of due deadlines: claim them (clearing the deadline under the row lock,
+# so a report arriving later sees the hop already handed over), keep the hops that have not
+# reached their wanted status (pairs of wanted and satisfying statuses are parameters, from
+# ``satisfies``), and trigger the hop after each. The claim's FOR UPDATE SKIP LOCKED lets any
+# number of sweepers run; the trigger's status condition makes each hop fire at most once.
+_FAILOVER_SWEEP_SQL = (
+    f"WITH due AS (SELECT id, failover_deadline FROM {Message._meta.db_table}"  # noqa: S608
+    " WHERE failover_deadline IS NOT NULL AND failover_deadline <= %(now)s"
+    " ORDER BY failover_deadline LIMIT %(batch)s FOR UPDATE SKIP LOCKED),"
+    f" claimed AS (UPDATE {Message._meta.db_table} m SET failover_deadline = NULL FROM due WHERE m.id = due.id"
+    " RETURNING m.failover_chain_id, m.failover_position, m.status, m.failover_wanted_status,"
+    " due.failover_deadline AS deadline),"
+    " next AS (SELECT c.failover_chain_id AS chain_id, c.failover_position + 1 AS position, c.deadline"
+    " FROM claimed c"
+    " WHERE NOT EXISTS (SELECT 1 FROM unnest(%(wanted)s::text[], %(reached)s::text[]) AS ok(wanted, reached)"
+    "   WHERE ok.wanted = COALESCE(NULLIF(c.failover_wanted_status, ''), %(delivered)s) AND ok.reached = c.status)),"
+    f" {_FAILOVER_TRIGGER_CTES}"
+    " SELECT (SELECT count(*) FROM claimed), ARRAY(SELECT id FROM triggered),"
+    " ARRAY(SELECT EXTRACT(EPOCH FROM %(now)s - deadline)::float8 FROM next)"
+)
+
+
+def failover_hops_trigger(params: dict[str, Any]) -> list[uuid.UUID]:
+    """Trigger the (chain, position) hops named in ``params``; the ids triggered. Raw: the
+    conditional UPDATE, the deadline of the next hop and the history INSERT are one statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(_FAILOVER_TRIGGER_SQL, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def failover_deadlines_sweep(params: dict[str, Any]) -> tuple[int, list[uuid.UUID], list[float]]:
+    """Claim a batch of due deadlines and trigger the hops after them: (claimed, triggered ids,
+    lateness of each in seconds). Raw: claim, check and trigger are one statement (see above)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_FAILOVER_SWEEP_SQL, params)
+        claimed, triggered, lags = cursor.fetchone()
+    return claimed, triggered, lags

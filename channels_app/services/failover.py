@@ -21,66 +21,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
-from channels_app.models import Message, MessageEvent
-from channels_app.queries import account_and_customer_active
+from channels_app import queries
+from channels_app.models import Message
 from channels_app.services import transitions
 from channels_app.services.dispatch_queue import enqueue_dispatch_by_lane
 from channels_app.status import RANK, Status, satisfies
 from gateway import metrics
 
-TABLE = Message._meta.db_table
-EVENTS = MessageEvent._meta.db_table
 SWEEP_BATCH = 1000
 
 # The next hops to trigger come from ``next`` (rows of chain_id, position), built by each caller.
-# Triggering sets the hop Ready if it is still Scheduled and its account and customer are active
-# (a deactivated one's hops are cancelled by services/deactivation.py), gives it a deadline of its own when
-# another hop follows, and writes its history event, all in the caller's one statement.
-# Table names are ours; every value is a parameter.
-_TRIGGER_CTES = (
-    f"triggered AS (UPDATE {TABLE} m SET status = %(ready)s, triggered_at = %(now)s, available_at = %(now)s,"  # noqa: S608
-    " queued_until = %(republish)s, updated_at = %(now)s,"
-    f" failover_deadline = CASE WHEN EXISTS (SELECT 1 FROM {TABLE} n WHERE n.failover_chain_id = m.failover_chain_id"
-    "   AND n.failover_position = m.failover_position + 1)"
-    "   THEN %(now)s + make_interval(secs => m.failover_timeout_seconds) ELSE NULL END"
-    " FROM next WHERE m.failover_chain_id = next.chain_id AND m.failover_position = next.position"
-    f" AND m.status = %(scheduled)s AND {account_and_customer_active('m')} RETURNING m.id),"
-    f" events AS (INSERT INTO {EVENTS} (message_id, status, occurred_at, source, detail)"
-    " SELECT id, %(ready)s, %(now)s, 'failover', %(detail)s FROM triggered)"
-)
-
-_TRIGGER_SQL = (
-    "WITH next AS (SELECT unnest(%(chains)s::uuid[]) AS chain_id, unnest(%(positions)s::int[]) AS position), "  # noqa: S608
-    + _TRIGGER_CTES
-    + " SELECT id FROM triggered"
-)
-
-# One statement per batch of due deadlines: claim them (clearing the deadline under the row lock,
-# so a report arriving later sees the hop already handed over), keep the hops that have not
-# reached their wanted status (pairs of wanted and satisfying statuses are parameters, from
-# ``satisfies``), and trigger the hop after each. The claim's FOR UPDATE SKIP LOCKED lets any
-# number of sweepers run; the trigger's status condition makes each hop fire at most once.
-_SWEEP_SQL = (
-    f"WITH due AS (SELECT id, failover_deadline FROM {TABLE}"  # noqa: S608
-    " WHERE failover_deadline IS NOT NULL AND failover_deadline <= %(now)s"
-    " ORDER BY failover_deadline LIMIT %(batch)s FOR UPDATE SKIP LOCKED),"
-    f" claimed AS (UPDATE {TABLE} m SET failover_deadline = NULL FROM due WHERE m.id = due.id"
-    " RETURNING m.failover_chain_id, m.failover_position, m.status, m.failover_wanted_status,"
-    " due.failover_deadline AS deadline),"
-    " next AS (SELECT c.failover_chain_id AS chain_id, c.failover_position + 1 AS position, c.deadline"
-    " FROM claimed c"
-    " WHERE NOT EXISTS (SELECT 1 FROM unnest(%(wanted)s::text[], %(reached)s::text[]) AS ok(wanted, reached)"
-    "   WHERE ok.wanted = COALESCE(NULLIF(c.failover_wanted_status, ''), %(delivered)s) AND ok.reached = c.status)),"
-    f" {_TRIGGER_CTES}"
-    " SELECT (SELECT count(*) FROM claimed), ARRAY(SELECT id FROM triggered),"
-    " ARRAY(SELECT EXTRACT(EPOCH FROM %(now)s - deadline)::float8 FROM next)"
-)
-
-
 @functools.cache
 def _satisfying_pairs() -> tuple[list[str], list[str]]:
     """Every (wanted, reached) pair for which ``satisfies(reached, wanted)``, as two columns."""
@@ -108,9 +62,8 @@ def failover_trigger(*, hops: list[tuple[uuid.UUID, int]], now: datetime | None 
         return []
     params = _trigger_params(now or timezone.now())
     params.update(chains=[str(c) for c, _ in hops], positions=[p for _, p in hops])
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_TRIGGER_SQL, params)
-        triggered = [row[0] for row in cursor.fetchall()]
+    with transaction.atomic():
+        triggered = queries.failover_hops_trigger(params)
         _enqueue_after_commit(triggered)
     return triggered
 
@@ -173,9 +126,8 @@ def failover_sweep(*, batch: int = SWEEP_BATCH) -> FailoverSweepSummary:
     while True:
         params = _trigger_params(timezone.now())
         params.update(batch=batch, wanted=wanted, reached=reached, delivered=Status.DELIVERED)
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(_SWEEP_SQL, params)
-            claimed, triggered, lags = cursor.fetchone()
+        with transaction.atomic():
+            claimed, triggered, lags = queries.failover_deadlines_sweep(params)
             _enqueue_after_commit(triggered)
         metrics.failover_fired(lags)
         summary.claimed += claimed

@@ -8,14 +8,13 @@ the change on ``message_status_changed`` for the layers above (customer webhooks
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import Field, Model
+from django.db import transaction
 from django.utils import timezone
 
+from channels_app import queries
 from channels_app.models import Message, MessageEvent
 from channels_app.services import failover
 from channels_app.signals import message_status_changed
@@ -62,7 +61,7 @@ def message_transition(
     # The move and its event are one statement; the block is only there so that failover's and the
     # listeners' writes commit or roll back with them. No savepoint: nothing inside is meant to fail alone.
     with transaction.atomic(savepoint=False):
-        if not _move_with_event(message.id, candidates, fields, event):
+        if not queries.message_move_with_event(message.id, candidates, fields, event):
             return False
         for name, value in fields.items():
             setattr(message, name, value)
@@ -106,58 +105,6 @@ def transition_changes(
     return fields, event_detail
 
 
-@functools.cache
-def _move_with_event_sql(field_names: tuple[str, ...], event_names: tuple[str, ...]) -> str:
-    """The statement for one set of changed fields (only a handful exist, so each is built once).
-
-    Table and column names are ours; every value is a parameter. The planner must go by
-    ``id = %s``: no index of the table can be matched by the status condition (test_reports
-    reads the plan with stale statistics).
-    """
-    quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(_field(Message, name).column)} = %s" for name in field_names)
-    columns = ", ".join(quote(_field(MessageEvent, name).column) for name in event_names)
-    placeholders = ", ".join(["%s"] * len(event_names))
-    return (
-        f"WITH moved AS (UPDATE {Message._meta.db_table} SET {assignments}"  # noqa: S608
-        " WHERE id = %s AND status = ANY(%s::varchar[]) RETURNING id)"
-        f" INSERT INTO {MessageEvent._meta.db_table} (message_id, {columns})"
-        f" SELECT id, {placeholders} FROM moved RETURNING message_id"
-    )
-
-
-def _field(model: type[Model], name: str) -> Field:
-    """A concrete field by name (get_field's declared type also covers relations and generic keys)."""
-    return cast(Field, model._meta.get_field(name))
-
-
-def _prepared(model: type[Model], values: dict[str, Any]) -> list[Any]:
-    return [_field(model, name).get_db_prep_save(value, connection) for name, value in values.items()]
-
-
-def _move_with_event(message_id: Any, candidates: list[str], fields: dict[str, Any], event: dict[str, Any]) -> bool:
-    """The conditional UPDATE and, only when it moved the row, the history INSERT: one round trip
-    instead of two, and no query compilation on the hottest write of report ingest."""
-    params = [*_prepared(Message, fields), message_id, candidates, *_prepared(MessageEvent, event)]
-    with connection.cursor() as cursor:
-        cursor.execute(_move_with_event_sql(tuple(fields), tuple(event)), params)
-        return cursor.fetchone() is not None
-
-
-# The table name is ours; every value is a parameter.
-_MARK_SENT_SQL = (
-    f"UPDATE {Message._meta.db_table} m SET status = %s, sent_at = v.sent_at, provider_message_id = v.pid,"  # noqa: S608
-    " claimed_at = NULL, rate_slot_at = NULL, error_code = '', error_text = '', updated_at = %s"
-    " FROM (SELECT unnest(%s::uuid[]) AS id, unnest(%s::text[]) AS pid, unnest(%s::timestamptz[]) AS sent_at) v"
-    " WHERE m.id = v.id AND m.status = %s RETURNING m.id"
-)
-_KEEP_PROVIDER_ID_SQL = (
-    f"UPDATE {Message._meta.db_table} m SET provider_message_id = v.pid, claimed_at = NULL"  # noqa: S608
-    " FROM (SELECT unnest(%s::uuid[]) AS id, unnest(%s::text[]) AS pid) v"
-    " WHERE m.id = v.id AND m.provider_message_id = ''"
-)
-
-
 def messages_mark_sent(*, accepted: list[tuple[Message, str, datetime]]) -> int:
     """``Sending -> Sent`` for many messages in three statements, with the same rules as
     ``message_transition``: only claimed messages move, each move appends its event, lets failover
@@ -168,14 +115,13 @@ def messages_mark_sent(*, accepted: list[tuple[Message, str, datetime]]) -> int:
     now = timezone.now()
     ids = [str(m.id) for m, _, _ in accepted]
     provider_ids = [pid[:191] for _, pid, _ in accepted]
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            _MARK_SENT_SQL, [Status.SENT, now, ids, provider_ids, [t for _, _, t in accepted], Status.SENDING]
+    with transaction.atomic():
+        moved = queries.messages_mark_sent_rows(
+            [Status.SENT, now, ids, provider_ids, [t for _, _, t in accepted], Status.SENDING]
         )
-        moved = {row[0] for row in cursor.fetchall()}
         overtaken = [(i, p) for (m, p, _), i in zip(accepted, ids, strict=True) if m.id not in moved]
         if overtaken:
-            cursor.execute(_KEEP_PROVIDER_ID_SQL, [[i for i, _ in overtaken], [p for _, p in overtaken]])
+            queries.provider_ids_keep([i for i, _ in overtaken], [p for _, p in overtaken])
         insert_together(
             [
                 MessageEvent(

@@ -15,8 +15,7 @@ from django.db import connection
 from django.utils import timezone
 
 from channels_app.models import Conversation, Message
-from channels_app.queries import CLAIM_SQL
-from channels_app.services.transitions import _MARK_SENT_SQL
+from channels_app.queries import CLAIM_SQL, MARK_SENT_SQL
 from channels_app.status import Status
 from tests.factories import TrafficAccountFactory
 
@@ -66,7 +65,7 @@ def test_marking_a_batch_sent_goes_by_primary_key(stale_statistics):
     now = timezone.now()
 
     plan = _plan(
-        _MARK_SENT_SQL,
+        MARK_SENT_SQL,
         [Status.SENT, now, [str(m.id) for m in sending], ["pid"] * 25, [now] * 25, Status.SENDING],
     )
 

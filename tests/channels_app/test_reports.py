@@ -13,6 +13,7 @@ from psycopg.types.json import Jsonb
 from channels_app.models import Conversation, Message, MessageEvent, WhatsAppTemplate
 from channels_app.providers.base import InboundEvent, StatusEvent, UserStateEvent
 from channels_app.providers.whatsapp.adapter import TemplateStatusEvent
+from channels_app.queries import move_with_event_sql
 from channels_app.services.reports import (
     ReportNotYetMatched,
     callback_events_apply,
@@ -22,7 +23,7 @@ from channels_app.services.reports import (
     template_status_apply,
     user_state_apply,
 )
-from channels_app.services.transitions import _move_with_event_sql, allowed_from, message_transition
+from channels_app.services.transitions import allowed_from, message_transition
 from channels_app.signals import inbound_message_received, message_status_changed
 from channels_app.status import Status
 from tests.channels_app.callbacks.helpers import sent_message, statuses
@@ -264,7 +265,7 @@ def test_a_status_change_goes_by_primary_key_whatever_the_statistics_say(stale_s
     fields = {"status": status, "updated_at": AT}
     event = {"status": status, "occurred_at": AT, "source": "provider", "detail": Jsonb({})}
     candidates = from_statuses or allowed_from(status)
-    sql = _move_with_event_sql(tuple(fields), tuple(event))
+    sql = move_with_event_sql(tuple(fields), tuple(event))
 
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN " + sql, [*fields.values(), stale_statistics[0].id, candidates, *event.values()])
