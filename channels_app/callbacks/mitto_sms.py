@@ -79,24 +79,48 @@ def mitto_dlr(request: HttpRequest) -> HttpResponse:
     return _applied_now(callback, message_id)
 
 
+def _one_status_event(callback: CallbackRequest, message_id: UUID | None) -> tuple[StatusEvent, int] | None:
+    """The report's single status event and its token's account generation, when it is one that
+    the inbox can take; ``None`` for anything else (no event, several, a body that does not
+    parse, a token naming no generation), which the per-report path answers."""
+    try:
+        events = MittoSmsAdapter.parse_dlr(callback, message_id)
+    except ValueError:
+        return None
+    generation = token_generation(callback.query.get(TOKEN_QUERY_PARAMETER, ""))
+    if len(events) != 1 or not isinstance(events[0], StatusEvent) or generation is None:
+        return None
+    return events[0], generation
+
+
+def _queued_for_the_drain(account_id: UUID) -> bool:
+    """A report now committed in the inbox: name its account in the request's log lines and ask
+    for a drain."""
+    bind_contextvars(traffic_account_id=str(account_id), channel=Channel.SMS)
+    report_drain_request()
+    return True
+
+
+def _generation_refusal(callback: CallbackRequest, account: TrafficAccount) -> HttpResponse | None:
+    """401 when the callback's token is of a revoked generation of ``account``'s tokens."""
+    if token_generation_matches(callback.query.get(TOKEN_QUERY_PARAMETER, ""), account.callback_token_generation):
+        return None
+    revoked = CallbackRejected("callback token revoked for this traffic account")
+    log_rejection(Channel.SMS, revoked)
+    return rejected(revoked)
+
+
 def _stored_for_the_drain(callback: CallbackRequest, message_id: UUID) -> bool:
     """Whether the report is one status event and is now committed in the report inbox
     (``services.report_inbox``), to be applied by the drain. Anything else (no event, a body
     that does not parse, an unknown message, a revoked token) is answered by ``_applied_now``,
     which refuses it exactly as before."""
-    try:
-        events = MittoSmsAdapter.parse_dlr(callback, message_id)
-    except ValueError:
+    report = _one_status_event(callback, message_id)
+    if report is None:
         return False
-    generation = token_generation(callback.query.get(TOKEN_QUERY_PARAMETER, ""))
-    if len(events) != 1 or not isinstance(events[0], StatusEvent) or generation is None:
-        return False
-    account_id = report_store(message_id=message_id, token_generation=generation, event=events[0])
-    if account_id is None:
-        return False
-    bind_contextvars(traffic_account_id=str(account_id), channel=Channel.SMS)
-    report_drain_request()
-    return True
+    event, generation = report
+    account_id = report_store(message_id=message_id, token_generation=generation, event=event)
+    return account_id is not None and _queued_for_the_drain(account_id)
 
 
 def _applied_now(callback: CallbackRequest, message_id: UUID) -> HttpResponse:
@@ -106,10 +130,9 @@ def _applied_now(callback: CallbackRequest, message_id: UUID) -> HttpResponse:
     if message is None:
         return not_found()
     account = message.traffic_account
-    if not token_generation_matches(callback.query.get(TOKEN_QUERY_PARAMETER, ""), account.callback_token_generation):
-        revoked = CallbackRejected("callback token revoked for this traffic account")
-        log_rejection(Channel.SMS, revoked)
-        return rejected(revoked)
+    revoked = _generation_refusal(callback, account)
+    if revoked is not None:
+        return revoked
     adapter = MittoSmsAdapter(provider_account(account))
     return parse_and_apply(
         account=account,
@@ -160,27 +183,17 @@ def _bulk_stored_for_the_drain(callback: CallbackRequest, account_id: UUID) -> b
     names a message of the token's account that is stored already, now committed in the report
     inbox. Anything else (a report that came before its id was recorded, a revoked token, a body
     that does not parse) takes the path below, which answers it exactly as before."""
-    try:
-        events = MittoSmsAdapter.parse_dlr(callback, None)
-    except ValueError:
+    report = _one_status_event(callback, None)
+    if report is None or not report[0].provider_message_id:
         return False
-    generation = token_generation(callback.query.get(TOKEN_QUERY_PARAMETER, ""))
-    if len(events) != 1 or not isinstance(events[0], StatusEvent) or generation is None:
-        return False
-    event = events[0]
-    if not event.provider_message_id:
-        return False
+    event, generation = report
     message_id = report_store_by_provider_id(
         traffic_account_id=account_id,
         provider_ids=_id_spellings(event.provider_message_id),
         token_generation=generation,
         event=event,
     )
-    if message_id is None:
-        return False
-    bind_contextvars(traffic_account_id=str(account_id), channel=Channel.SMS)
-    report_drain_request()
-    return True
+    return message_id is not None and _queued_for_the_drain(account_id)
 
 
 def mitto_bulk_dlr(request: HttpRequest) -> HttpResponse:
@@ -196,10 +209,9 @@ def mitto_bulk_dlr(request: HttpRequest) -> HttpResponse:
     account = callback_account(str(account_id), channel=Channel.SMS)
     if account is None:
         return not_found()
-    if not token_generation_matches(callback.query.get(TOKEN_QUERY_PARAMETER, ""), account.callback_token_generation):
-        revoked = CallbackRejected("callback token revoked for this traffic account")
-        log_rejection(Channel.SMS, revoked)
-        return rejected(revoked)
+    revoked = _generation_refusal(callback, account)
+    if revoked is not None:
+        return revoked
     adapter = MittoSmsAdapter(provider_account(account))
     try:
         parsed = adapter.parse_dlr(callback, None)
@@ -220,9 +232,8 @@ def mitto_inbound(request: HttpRequest) -> HttpResponse:
     account = callback_account(str(account_id), channel=Channel.SMS)
     if account is None:
         return not_found()
-    if not token_generation_matches(callback.query.get(TOKEN_QUERY_PARAMETER, ""), account.callback_token_generation):
-        revoked = CallbackRejected("callback token revoked for this traffic account")
-        log_rejection(Channel.SMS, revoked)
-        return rejected(revoked)
+    revoked = _generation_refusal(callback, account)
+    if revoked is not None:
+        return revoked
     adapter = MittoSmsAdapter(provider_account(account))
     return parse_and_apply(account=account, parse=lambda: adapter.parse_inbound(callback))
