@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bench.config import BenchConfig
@@ -58,6 +58,32 @@ def post_bulk(ctx: BenchContext, body: bytes) -> dict[str, Any]:
     if response.status_code != 200:
         raise ScenarioFailed(f"sendbulk answered {response.status_code}: {response.text[:500]}")
     return response.json()
+
+
+@dataclass(frozen=True)
+class BulkAccept:
+    """What posting a case's sendbulk chunks took: when it began (wall clock and monotonic, from
+    which the case times its pipeline), the requests posted, the destinations accepted and the
+    seconds the posts took."""
+
+    wall_start: datetime
+    started: float
+    chunks: int
+    accepted: int
+    accept_seconds: float
+
+
+def post_bulk_chunks(ctx: BenchContext, *, total: int, chunk: int, prefix: str) -> BulkAccept:
+    """Send ``total`` new destinations (numbers from ``prefix``) to the primary SMS account in
+    sendbulk requests of ``chunk``, all bodies built before the clock starts."""
+    bodies = [
+        sms_bulk_body(account=ctx.accounts.primary_sms, numbers=destinations(prefix, start, min(chunk, total - start)))
+        for start in range(0, total, chunk)
+    ]
+    wall_start = datetime.now(UTC)
+    started = time.monotonic()
+    accepted = sum(len(post_bulk(ctx, body)["messages"]) for body in bodies)
+    return BulkAccept(wall_start, started, len(bodies), accepted, time.monotonic() - started)
 
 
 def status_counts(customer_id: uuid.UUID, **filters: Any) -> dict[str, int]:

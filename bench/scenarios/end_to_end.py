@@ -9,17 +9,14 @@ list. The database is polled for progress; the end time is the last message's ``
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from bench.config import Sizes
 from bench.scenarios.common import (
     BenchContext,
     Case,
-    destinations,
     last_time,
-    post_bulk,
-    sms_bulk_body,
+    post_bulk_chunks,
     status_counts,
     thin,
     wait_for_count,
@@ -52,16 +49,10 @@ def drain(ctx: BenchContext, metrics: dict[str, Any], *, timeout: float) -> int:
 def run(ctx: BenchContext, case: Case) -> dict[str, Any]:
     total, chunk = case.params["messages"], case.params["chunk"]
     customer = ctx.accounts.customer_id
-    bodies = [
-        sms_bulk_body(account=ctx.accounts.primary_sms, numbers=destinations("+4177", start, min(chunk, total - start)))
-        for start in range(0, total, chunk)
-    ]
-    wall_start = datetime.now(UTC)
-    started = time.monotonic()
-    accepted = 0
-    for body in bodies:
-        accepted += len(post_bulk(ctx, body)["messages"])
-    accept_seconds = time.monotonic() - started
+    posted = post_bulk_chunks(ctx, total=total, chunk=chunk, prefix="+4177")
+    wall_start, started, accepted, accept_seconds = (
+        posted.wall_start, posted.started, posted.accepted, posted.accept_seconds
+    )
 
     progress = wait_for_count(
         lambda: status_counts(customer).get(Status.DELIVERED, 0),
@@ -80,7 +71,7 @@ def run(ctx: BenchContext, case: Case) -> dict[str, Any]:
         "messages": total,
         "accepted": accepted,
         "items": delivered,
-        "chunks": len(bodies),
+        "chunks": posted.chunks,
         "complete": progress.done,
         "delivered": delivered,
         "accept_seconds": round(accept_seconds, 2),

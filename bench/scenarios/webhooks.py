@@ -10,16 +10,13 @@ last webhook received (the receiver's clock, the same machine's).
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from bench.config import Sizes
 from bench.scenarios.common import (
     BenchContext,
     Case,
-    destinations,
-    post_bulk,
-    sms_bulk_body,
+    post_bulk_chunks,
     status_counts,
     thin,
     wait_for_count,
@@ -80,16 +77,10 @@ def run(ctx: BenchContext, case: Case) -> dict[str, Any]:
 def _run(ctx: BenchContext, case: Case) -> dict[str, Any]:
     total, chunk = case.params["messages"], case.params["chunk"]
     customer = ctx.accounts.customer_id
-    bodies = [
-        sms_bulk_body(account=ctx.accounts.primary_sms, numbers=destinations("+4171", start, min(chunk, total - start)))
-        for start in range(0, total, chunk)
-    ]
-    wall_start = datetime.now(UTC)
-    started = time.monotonic()
-    accepted = 0
-    for body in bodies:
-        accepted += len(post_bulk(ctx, body)["messages"])
-    accept_seconds = time.monotonic() - started
+    posted = post_bulk_chunks(ctx, total=total, chunk=chunk, prefix="+4171")
+    wall_start, started, accepted, accept_seconds = (
+        posted.wall_start, posted.started, posted.accepted, posted.accept_seconds
+    )
 
     progress = wait_for_count(
         lambda: _received(ctx),
